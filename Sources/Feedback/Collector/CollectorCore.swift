@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import Pipeline
+import Synchronization
+
+/// The bounded buffer and the sender thread behind ``FeedbackCollector``.
+///
+/// One lock (an `NSCondition`, which also wakes the sender) guards the buffer; the sender swaps the whole
+/// buffer out under the lock and encodes and sends outside it, so `record` contends only for an append.
+final class CollectorCore: @unchecked Sendable {
+    // @unchecked Sendable: every mutable field below is read and written only with `condition` locked;
+    // the rest is immutable or atomic.
+    enum Entry: Sendable {
+        case event(FeedbackEvent, enqueuedNanos: UInt64)
+        case impressions(RecommendContext, [Item], timestampMs: Int64, enqueuedNanos: UInt64)
+
+        var count: Int {
+            switch self {
+            case .event: 1
+            case .impressions(_, let items, _, _): items.count
+            }
+        }
+    }
+
+    let tracker: DeliveryTracker
+    private let transport: any FeedbackTransport
+    private let configuration: FeedbackCollector.Configuration
+    private let condition = NSCondition()
+    private let abandoned = Atomic<Bool>(false)
+    private let senderDone = DispatchSemaphore(value: 0)
+
+    // Guarded by `condition`.
+    private var entries: [Entry] = []
+    private var bufferedEvents = 0
+    private var acceptedEvents = 0
+    private var processedEvents = 0
+    private var closed = false
+    private var stopping = false
+    private var closeTransportOnExit = false
+    private var senderExited = false
+
+    init(transport: any FeedbackTransport, configuration: FeedbackCollector.Configuration) {
+        self.transport = transport
+        self.configuration = configuration
+        self.tracker = DeliveryTracker(logger: configuration.logger)
+        transport.start(tracker: tracker)
+        let thread = Thread { [self] in runSender() }
+        thread.name = "feedback.sender"
+        thread.start()
+    }
+
+    var bufferedCount: Int { condition.withLock { bufferedEvents } }
+
+    var statistics: CollectorStatistics {
+        tracker.snapshot(buffered: condition.withLock { bufferedEvents })
+    }
+
+    func enqueue(_ entry: Entry, count: Int) throws(FeedbackError) {
+        condition.lock()
+        if closed {
+            condition.unlock()
+            tracker.dropped(count, reason: .closed)
+            throw .closed
+        }
+        if bufferedEvents + count > configuration.capacity {
+            condition.unlock()
+            tracker.dropped(count, reason: .queueFull, detail: "capacity \(configuration.capacity)")
+            throw .queueFull(capacity: configuration.capacity)
+        }
+        entries.append(entry)
+        bufferedEvents += count
+        acceptedEvents += count
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Refuses further events.
+    func close() {
+        condition.withLock { closed = true }
+    }
+
+    func flush(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        let target = condition.withLock { acceptedEvents }
+        while condition.withLock({ processedEvents }) < target {
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        let remaining = deadline - ContinuousClock.now
+        let transport = self.transport
+        return await onDedicatedThread(name: "feedback.flush") {
+            transport.flush(timeout: max(remaining, .zero))
+        }
+    }
+
+    /// Ends the sender: with `abandon`, whatever is still buffered is dropped as `shutdown_timeout`;
+    /// without, the sender drains the buffer first. Does not wait.
+    func stop(abandon: Bool, closeTransport: Bool) {
+        if abandon { abandoned.store(true, ordering: .releasing) }
+        condition.withLock {
+            closed = true
+            stopping = true
+            closeTransportOnExit = closeTransportOnExit || closeTransport
+            condition.signal()
+        }
+    }
+
+    /// Blocks until the sender thread has exited (and closed the transport).
+    func waitForSender() {
+        senderDone.wait()
+        senderDone.signal()  // let any other waiter through too
+    }
+
+    private func runSender() {
+        var writer = JSONWriter(capacity: 4096)
+        var generator = SplitMix64()
+        var batch: [Entry] = []
+        while true {
+            condition.lock()
+            while entries.isEmpty && !stopping { condition.wait() }
+            if entries.isEmpty {
+                let closeTransport = closeTransportOnExit
+                senderExited = true
+                condition.unlock()
+                if closeTransport {
+                    if !abandoned.load(ordering: .acquiring) { _ = transport.flush(timeout: .seconds(5)) }
+                    transport.close()
+                }
+                senderDone.signal()
+                return
+            }
+            swap(&batch, &entries)
+            condition.unlock()
+
+            var count = 0
+            for entry in batch {
+                count += entry.count
+                switch entry {
+                case .event(let event, let enqueued):
+                    send(event, enqueuedNanos: enqueued, writer: &writer, generator: &generator)
+                case .impressions(let context, let items, let timestampMs, let enqueued):
+                    for (position, item) in items.enumerated() {
+                        let event = FeedbackEvent.impression(
+                            of: item, at: position, context: context, timestampMs: timestampMs)
+                        send(event, enqueuedNanos: enqueued, writer: &writer, generator: &generator)
+                    }
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+            condition.withLock {
+                bufferedEvents -= count
+                processedEvents += count
+            }
+        }
+    }
+
+    private func send(
+        _ event: FeedbackEvent, enqueuedNanos: UInt64, writer: inout JSONWriter,
+        generator: inout SplitMix64
+    ) {
+        if abandoned.load(ordering: .relaxed) {
+            tracker.dropped(1, reason: .shutdownTimeout, detail: "still buffered when shutdown's timeout passed")
+            return
+        }
+        writer.reset()
+        writer.event(event, generator: &generator)
+        if writer.bytes.count > configuration.maxEventBytes {
+            tracker.dropped(
+                1, reason: .tooLarge,
+                detail: "event for item '\(event.itemID)' encodes to \(writer.bytes.count) bytes, over maxEventBytes "
+                    + "\(configuration.maxEventBytes): keep extras small")
+            return
+        }
+        var key = event.partitionKey
+        while true {
+            let result: TransportSendResult = writer.bytes.withUnsafeBytes { payload in
+                if key != nil {
+                    return key!.withUTF8 { transport.send(key: UnsafeRawBufferPointer($0), payload: payload, token: UInt(enqueuedNanos)) }
+                }
+                return transport.send(key: nil, payload: payload, token: UInt(enqueuedNanos))
+            }
+            switch result {
+            case .accepted:
+                tracker.sent.add(1, ordering: .relaxed)
+                return
+            case .rejected(let reason):
+                tracker.dropped(1, reason: .rejected, detail: reason)
+                return
+            case .busy:
+                if abandoned.load(ordering: .relaxed) {
+                    tracker.dropped(1, reason: .shutdownTimeout, detail: "transport still full at shutdown")
+                    return
+                }
+                usleep(1000)
+            }
+        }
+    }
+}

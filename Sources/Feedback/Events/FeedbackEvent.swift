@@ -1,0 +1,96 @@
+import Pipeline
+
+/// One feedback event: a user's impression of, or action on, one item.
+///
+/// Its JSON keeps the seed's fields and order (`user_id, item_id, scene, type, timestamp, position, score,
+/// labels, extras`) and adds `event_id, request_id, device_id, timestamp_ms, schema_version`.
+///
+/// ```swift
+/// let click = FeedbackEvent(
+///     type: .click, itemID: "item_456", userID: "user_123", scene: "feed",
+///     requestID: context.requestID, position: 3)
+/// try collector.record(click)
+/// ```
+public struct FeedbackEvent: Sendable, Hashable {
+    /// The version of the JSON layout written by this library (the seed's layout is version 1).
+    public static let schemaVersion = 2
+
+    /// Unique id for de-duplication downstream. Nil: the collector assigns a fresh time-ordered id.
+    public var eventID: String?
+    /// The request whose response showed the item (joins clicks to impressions). May be empty.
+    public var requestID: String
+    public var userID: String
+    public var deviceID: String
+    public var itemID: String
+    public var scene: String
+    public var type: FeedbackEventType
+    /// Event time, milliseconds since the Unix epoch (the JSON also carries seconds as `timestamp`).
+    public var timestampMs: Int64
+    /// 0-based rank of the item in the response.
+    public var position: Int
+    public var score: Double
+    public var labels: [String: String]
+    public var extras: [String: AttributeValue]
+
+    public init(
+        type: FeedbackEventType,
+        itemID: String,
+        userID: String = "",
+        deviceID: String = "",
+        scene: String = "",
+        requestID: String = "",
+        eventID: String? = nil,
+        timestampMs: Int64 = TimeOrderedID.currentMilliseconds(),
+        position: Int = 0,
+        score: Double = 0,
+        labels: [String: String] = [:],
+        extras: [String: AttributeValue] = [:]
+    ) {
+        self.eventID = eventID
+        self.requestID = requestID
+        self.userID = userID
+        self.deviceID = deviceID
+        self.itemID = itemID
+        self.scene = scene
+        self.type = type
+        self.timestampMs = timestampMs
+        self.position = position
+        self.score = score
+        self.labels = labels
+        self.extras = extras
+    }
+
+    /// The Kafka message key: the user id, else the device id, else none (never an empty key, which would
+    /// send all anonymous traffic to one partition).
+    public var partitionKey: String? {
+        if !userID.isEmpty { return userID }
+        if !deviceID.isEmpty { return deviceID }
+        return nil
+    }
+
+    /// The impression of `item` shown at `position` in the response to `context`.
+    public static func impression(
+        of item: Item, at position: Int, context: RecommendContext, timestampMs: Int64
+    ) -> FeedbackEvent {
+        var labels: [String: String] = [:]
+        labels.reserveCapacity(item.labels.count)
+        for (key, label) in item.labels { labels[key] = label.value }
+        return FeedbackEvent(
+            type: .impression, itemID: item.id, userID: context.userID, deviceID: context.deviceID,
+            scene: context.scene, requestID: context.requestID, timestampMs: timestampMs, position: position,
+            score: item.score, labels: labels)
+    }
+
+    /// Checks what the collector needs; the error says what to fix.
+    public func validate() throws(FeedbackError) {
+        if itemID.isEmpty {
+            throw .invalidEvent("item id is empty: set itemID to the id of the item the user saw or acted on")
+        }
+        if case .custom(let name) = type, name.isEmpty {
+            throw .invalidEvent("custom event type has an empty name: use .custom(\"share\") or a built-in type")
+        }
+        if position < 0 {
+            throw .invalidEvent("position is \(position): use the item's 0-based rank in the response")
+        }
+    }
+}

