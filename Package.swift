@@ -56,8 +56,9 @@ let package = Package(
             ],
             linkerSettings: depsRPath
         ),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DemoRecommender"]),
-        .testTarget(name: "FeedbackTests", dependencies: ["Feedback", "FeedbackKafka", "Pipeline"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DemoRecommender"], linkerSettings: depsRPath),
+        .testTarget(
+            name: "FeedbackTests", dependencies: ["Feedback", "FeedbackKafka", "Pipeline"], linkerSettings: depsRPath),
         .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: ["Feedback", "FeedbackKafka", "Kafka", "Pipeline", "DemoRecommender"],

@@ -111,6 +111,11 @@ public struct KafkaConfiguration: Sendable {
         if deliveryTimeout <= .zero {
             throw .invalidConfiguration("deliveryTimeout is \(deliveryTimeout): use a positive duration (default 300 s)")
         }
+        if Self.milliseconds(deliveryTimeout) <= lingerMs {
+            throw .invalidConfiguration(
+                "deliveryTimeout (\(deliveryTimeout)) must be longer than flushInterval (\(flushInterval)): "
+                    + "raise deliveryTimeout or lower flushInterval")
+        }
         if clientID.isEmpty {
             throw .invalidConfiguration("clientID is empty: name this client (default \"reckit-feedback-collector\")")
         }

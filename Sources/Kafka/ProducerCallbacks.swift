@@ -33,11 +33,12 @@ final class ProducerCallbacks: Sendable {
     }
 
     func log(level: Int32, facility: String, message: String) {
-        // syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug
+        // syslog levels 0-7. Errors that matter also arrive through the error and delivery callbacks, which
+        // the transport logs rate-limited; librdkafka's own lines are kept one step quieter so an outage
+        // does not print each reconnect twice.
         let mapped: Logger.Level =
             switch level {
-            case ...3: .error
-            case 4: .warning
+            case ...4: .notice
             case 5, 6: .info
             default: .debug
             }

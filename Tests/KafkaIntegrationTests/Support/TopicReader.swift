@@ -1,0 +1,34 @@
+import Foundation
+
+/// Reads a topic back with kcat — a consumer independent of our code — from the beginning to its end.
+enum TopicReader {
+    struct Message: Hashable {
+        var partition: Int
+        var offset: Int
+        var key: String?
+        var payload: String
+
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]) ?? [:]
+        }
+    }
+
+    static func read(topic: String, broker: String) throws -> [Message] {
+        let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let kcat else {
+            throw TestEnvironment.Failure(description: "kcat is not installed: run scripts/install-deps.sh")
+        }
+        let output = try TestEnvironment.run(
+            kcat, ["-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-q", "-J", "-X", "api.version.request=true"])
+        return try output.split(separator: UInt8(ascii: "\n")).map { line in
+            guard let envelope = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                let payload = envelope["payload"] as? String,
+                let partition = envelope["partition"] as? Int,
+                let offset = envelope["offset"] as? Int
+            else {
+                throw TestEnvironment.Failure(description: "unexpected kcat line: \(String(decoding: line, as: UTF8.self))")
+            }
+            return Message(partition: partition, offset: offset, key: envelope["key"] as? String, payload: payload)
+        }
+    }
+}
