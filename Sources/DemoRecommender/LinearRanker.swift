@@ -7,11 +7,13 @@ import Pipeline
 /// let ranker = LinearRanker(weights: ["ctr": 3.0, "freshness": 0.5])
 /// ```
 public struct LinearRanker: Node {
-    public let weights: [String: Double]
+    /// Feature weights, sorted by name: summing in a fixed order keeps scores identical across processes
+    /// (dictionary order is seeded per process, and floating-point addition is not associative).
+    public let weights: [(feature: String, weight: Double)]
     public let recallWeight: Double
 
     public init(weights: [String: Double], recallWeight: Double = 1.0) {
-        self.weights = weights
+        self.weights = weights.sorted { $0.key < $1.key }.map { (feature: $0.key, weight: $0.value) }
         self.recallWeight = recallWeight
     }
 

@@ -6,6 +6,8 @@ struct VersionCommand: ParsableCommand {
         commandName: "version", abstract: "Print the librdkafka version in use.")
 
     func run() {
-        print("librdkafka \(KafkaProducer.libraryVersion)\(KafkaProducer.libraryIsCurrent ? "" : " (too old: run scripts/install-deps.sh)")")
+        print(
+            "librdkafka \(KafkaProducer.libraryVersion)\(KafkaProducer.libraryIsCurrent ? "" : " (too old: run scripts/install-deps.sh)")"
+        )
     }
 }

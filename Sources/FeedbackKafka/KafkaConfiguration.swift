@@ -109,7 +109,8 @@ public struct KafkaConfiguration: Sendable {
             throw .invalidConfiguration("maxQueueBytes is \(maxQueueBytes): use at least 1024 (default 64 MiB)")
         }
         if deliveryTimeout <= .zero {
-            throw .invalidConfiguration("deliveryTimeout is \(deliveryTimeout): use a positive duration (default 300 s)")
+            throw .invalidConfiguration(
+                "deliveryTimeout is \(deliveryTimeout): use a positive duration (default 300 s)")
         }
         if Self.milliseconds(deliveryTimeout) <= lingerMs {
             throw .invalidConfiguration(

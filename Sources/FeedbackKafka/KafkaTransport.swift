@@ -104,6 +104,7 @@ extension FeedbackCollector {
         _ configuration: KafkaConfiguration, collector: FeedbackCollector.Configuration = .init(),
         logger: Logger = Logger(label: "feedback.kafka")
     ) throws(FeedbackError) -> FeedbackCollector {
-        try FeedbackCollector(transport: KafkaTransport(configuration: configuration, logger: logger), configuration: collector)
+        try FeedbackCollector(
+            transport: KafkaTransport(configuration: configuration, logger: logger), configuration: collector)
     }
 }

@@ -66,8 +66,9 @@ public final class KafkaProducer: @unchecked Sendable {
         rd_kafka_conf_set_log_cb(conf) { rk, level, facility, message in
             guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
             Unmanaged<ProducerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
-                .log(level: level, facility: facility.map { String(cString: $0) } ?? "",
-                     message: message.map { String(cString: $0) } ?? "")
+                .log(
+                    level: level, facility: facility.map { String(cString: $0) } ?? "",
+                    message: message.map { String(cString: $0) } ?? "")
         }
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
             // rd_kafka_new takes ownership of conf only on success.

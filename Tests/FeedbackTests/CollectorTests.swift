@@ -84,7 +84,10 @@ final class GatedTransport: FeedbackTransport {
         let statistics = await collector.shutdown()
         #expect(statistics.droppedByReason == [.invalid: 2, .tooLarge: 1])
         #expect(statistics.delivered == 2 && statistics.recorded == 5)
-        #expect(transport.messages.map { $0.json.contains("\"item_id\":\"item_0\"") || $0.json.contains("\"ok\"") } == [true, true])
+        #expect(
+            transport.messages.map { $0.json.contains("\"item_id\":\"item_0\"") || $0.json.contains("\"ok\"") } == [
+                true, true,
+            ])
     }
 
     @Test func badConfigurationIsRefusedWithAFix() {
@@ -99,7 +102,9 @@ final class GatedTransport: FeedbackTransport {
         let transport = InMemoryTransport()
         let collector = try FeedbackCollector(transport: transport)
         let candidates = (0..<50).map {
-            Item(id: "item_\($0)", score: Double($0), labels: ["recall_source": Label(value: "hot", source: "recall.hot")])
+            Item(
+                id: "item_\($0)", score: Double($0),
+                labels: ["recall_source": Label(value: "hot", source: "recall.hot")])
         }
         let pipeline = Pipeline(
             nodes: [Replace(items: candidates), Reverse(), Prefix(count: 10)],
@@ -108,7 +113,9 @@ final class GatedTransport: FeedbackTransport {
         let output = try await pipeline.run(context)
         await collector.shutdown()
 
-        let events = try transport.messages.map { try #require(JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]) }
+        let events = try transport.messages.map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any])
+        }
         #expect(events.count == 10)
         #expect(events.map { $0["item_id"] as? String } == output.map(\.id))
         #expect(events.map { $0["position"] as? Int } == Array(0..<10))
@@ -122,7 +129,8 @@ final class GatedTransport: FeedbackTransport {
     @Test func aFailedRunRecordsNothing() async throws {
         let transport = InMemoryTransport()
         let collector = try FeedbackCollector(transport: transport)
-        let pipeline = Pipeline(nodes: [Replace(items: [Item(id: "a")]), Fail()], hooks: [FeedbackHook(collector: collector)])
+        let pipeline = Pipeline(
+            nodes: [Replace(items: [Item(id: "a")]), Fail()], hooks: [FeedbackHook(collector: collector)])
         await #expect(throws: PipelineError.self) { try await pipeline.run(RecommendContext(userID: "u")) }
         await collector.shutdown()
         #expect(transport.messages.isEmpty)

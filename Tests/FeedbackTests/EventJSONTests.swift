@@ -84,8 +84,10 @@ import Testing
     }
 
     @Test func invalidEventsSayWhatToFix() {
-        #expect(throws: FeedbackError.invalidEvent(
-            "item id is empty: set itemID to the id of the item the user saw or acted on")) {
+        #expect(
+            throws: FeedbackError.invalidEvent(
+                "item id is empty: set itemID to the id of the item the user saw or acted on")
+        ) {
             try FeedbackEvent(type: .click, itemID: "").validate()
         }
         #expect(throws: FeedbackError.self) { try FeedbackEvent(type: .custom(""), itemID: "i").validate() }

@@ -63,8 +63,10 @@ import Testing
     }
 
     @Test func anUnknownCodecNamesTheKnownOnes() {
-        #expect(throws: FeedbackError.invalidConfiguration(
-            "compression 'brotli' is unknown: use one of none, gzip, snappy, lz4, zstd")) {
+        #expect(
+            throws: FeedbackError.invalidConfiguration(
+                "compression 'brotli' is unknown: use one of none, gzip, snappy, lz4, zstd")
+        ) {
             try KafkaConfiguration.Compression(name: "brotli")
         }
     }

@@ -26,7 +26,8 @@ import Testing
         for request in traffic.requests() {
             let items = try await catalog.pipeline(forUser: request.userIndex, pageSize: 8, hooks: [hook])
                 .run(request.context)
-            keys[request.context.requestID] = request.context.userID.isEmpty ? request.context.deviceID : request.context.userID
+            keys[request.context.requestID] =
+                request.context.userID.isEmpty ? request.context.deviceID : request.context.userID
             for (position, item) in items.enumerated() {
                 expected["impression \(request.context.requestID) \(item.id) \(position)", default: 0] += 1
             }
@@ -56,7 +57,9 @@ import Testing
             let json = message.json
             let type = json["type"] as? String ?? "?"
             let request = json["request_id"] as? String ?? "?"
-            seen["\(type) \(request) \(json["item_id"] as? String ?? "?") \(json["position"] as? Int ?? -1)", default: 0] += 1
+            seen[
+                "\(type) \(request) \(json["item_id"] as? String ?? "?") \(json["position"] as? Int ?? -1)", default: 0] +=
+                1
             #expect(message.key == keys[request], "key of \(message.payload)")
             if let key = message.key {
                 #expect(partitionOfKey[key, default: message.partition] == message.partition)
@@ -92,7 +95,8 @@ import Testing
         let events = (0..<3000).map { index in
             FeedbackEvent(
                 type: index % 7 == 0 ? .click : .impression, itemID: "item_\(index % 97)", userID: "user_\(index % 50)",
-                deviceID: "device_\(index % 50)", scene: "feed", requestID: "req_\(index / 10)", eventID: "evt_\(index)",
+                deviceID: "device_\(index % 50)", scene: "feed", requestID: "req_\(index / 10)",
+                eventID: "evt_\(index)",
                 timestampMs: 1_704_067_200_000 + Int64(index), position: index % 10, score: Double(index) / 3,
                 labels: ["recall_source": "hot|ann", "recall_type": "hot"], extras: ["note": "ünïcødé <&> \"q\""])
         }
@@ -103,7 +107,9 @@ import Testing
         let messages = try TopicReader.read(topic: topic, broker: broker.address)
         #expect(messages.count == events.count)
         let expected = Dictionary(
-            uniqueKeysWithValues: events.map { ($0.eventID!, (String(decoding: $0.jsonBytes(), as: UTF8.self), $0.userID)) })
+            uniqueKeysWithValues: events.map {
+                ($0.eventID!, (String(decoding: $0.jsonBytes(), as: UTF8.self), $0.userID))
+            })
         var seen = Set<String>()
         for message in messages {
             let id = try #require(message.json["event_id"] as? String)

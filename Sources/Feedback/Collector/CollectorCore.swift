@@ -175,7 +175,9 @@ final class CollectorCore: @unchecked Sendable {
         while true {
             let result: TransportSendResult = writer.bytes.withUnsafeBytes { payload in
                 if key != nil {
-                    return key!.withUTF8 { transport.send(key: UnsafeRawBufferPointer($0), payload: payload, token: UInt(enqueuedNanos)) }
+                    return key!.withUTF8 {
+                        transport.send(key: UnsafeRawBufferPointer($0), payload: payload, token: UInt(enqueuedNanos))
+                    }
                 }
                 return transport.send(key: nil, payload: payload, token: UInt(enqueuedNanos))
             }

@@ -38,7 +38,8 @@ struct JSONWriter {
                 case UInt8(ascii: "<"): escape = "\\u003c"
                 case UInt8(ascii: ">"): escape = "\\u003e"
                 case UInt8(ascii: "&"): escape = "\\u0026"
-                case 0xE2 where index + 2 < count && utf8[index + 1] == 0x80
+                case 0xE2
+                where index + 2 < count && utf8[index + 1] == 0x80
                     && (utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9):
                     escape = utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
                     skip = 3

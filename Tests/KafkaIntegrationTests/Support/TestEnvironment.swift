@@ -51,7 +51,8 @@ enum TestEnvironment {
         while process.isRunning {
             if ContinuousClock.now > deadline {
                 process.terminate()
-                throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) timed out after \(timeout)")
+                throw Failure(
+                    description: "\(executable) \(arguments.joined(separator: " ")) timed out after \(timeout)")
             }
             usleep(5_000)
         }
@@ -59,7 +60,8 @@ enum TestEnvironment {
         let stdout = collected.wait()
         guard process.terminationStatus == 0 else {
             throw Failure(
-                description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(stderr)")
+                description:
+                    "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(stderr)")
         }
         return stdout
     }

@@ -19,14 +19,16 @@ enum TopicReader {
             throw TestEnvironment.Failure(description: "kcat is not installed: run scripts/install-deps.sh")
         }
         let output = try TestEnvironment.run(
-            kcat, ["-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-q", "-J", "-X", "api.version.request=true"])
+            kcat,
+            ["-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-q", "-J", "-X", "api.version.request=true"])
         return try output.split(separator: UInt8(ascii: "\n")).map { line in
             guard let envelope = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                 let payload = envelope["payload"] as? String,
                 let partition = envelope["partition"] as? Int,
                 let offset = envelope["offset"] as? Int
             else {
-                throw TestEnvironment.Failure(description: "unexpected kcat line: \(String(decoding: line, as: UTF8.self))")
+                throw TestEnvironment.Failure(
+                    description: "unexpected kcat line: \(String(decoding: line, as: UTF8.self))")
             }
             return Message(partition: partition, offset: offset, key: envelope["key"] as? String, payload: payload)
         }
