@@ -43,7 +43,11 @@ case "${1:-}" in
     echo "127.0.0.1:$(cat "$run/broker.port")"
     ;;
   stop)
-    if running; then kill "$(cat "$run/broker.pid")"; fi
+    if running; then
+      pid=$(cat "$run/broker.pid"); kill "$pid"
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
     rm -f "$run/broker.pid" "$run/broker.port"
     ;;
   *) sed -n '2,8p' "$0"; exit 2 ;;

@@ -49,6 +49,17 @@ import Testing
         #expect(parsed["item_id"] as? String == event.itemID)
     }
 
+    /// Swift strings are always valid UTF-8: bytes decoded from the wire are repaired with U+FFFD on the way
+    /// in, so an event can never carry invalid UTF-8 into Kafka.
+    @Test func invalidUTF8InputIsRepairedNotPassedOn() throws {
+        let userID = String(decoding: [0x75, 0xFF, 0xFE, 0x31] as [UInt8], as: UTF8.self)
+        let event = FeedbackEvent(type: .click, itemID: "i", userID: userID, eventID: "e", timestampMs: 0)
+        let bytes = event.jsonBytes()
+        #expect(String(validating: bytes, as: UTF8.self) != nil)
+        let parsed = try #require(JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(parsed["user_id"] as? String == "u\u{FFFD}\u{FFFD}1")
+    }
+
     @Test(arguments: [
         (0.85, "0.85"), (1.0, "1"), (-0.5, "-0.5"), (0.0, "0"), (1e-7, "1e-7"), (1.5e-5, "0.000015"),
         (2.5e-6, "0.0000025"), (1e20, "100000000000000000000"), (1e21, "1e+21"), (123456.789, "123456.789"),

@@ -105,7 +105,7 @@ struct JSONWriter {
         }
         if magnitude >= 1e-6, magnitude < 1e21 {
             var text = value.description
-            if text.contains("e") {
+            if text.utf8.contains(UInt8(ascii: "e")) {
                 // Swift switches to exponent form earlier than Go; Go prints plain decimals in this range.
                 text = Self.plainDecimal(value)
             }

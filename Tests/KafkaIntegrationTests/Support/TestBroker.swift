@@ -34,7 +34,7 @@ final class TestBroker: @unchecked Sendable {
               >\(log) 2>&1 &
             pid=$!
             read _ignored
-            kill $pid 2>/dev/null
+            kill -9 $pid 2>/dev/null
             """
         watchdog = Process()
         watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
