@@ -15,11 +15,15 @@ let package = Package(
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .library(name: "Feedback", targets: ["Feedback"]),
         .library(name: "FeedbackKafka", targets: ["FeedbackKafka"]),
+        .library(name: "FeedbackLog", targets: ["FeedbackLog"]),
         .executable(name: "feedback", targets: ["FeedbackCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // The only place that sees librdkafka's C API.
@@ -38,30 +42,49 @@ let package = Package(
         // Feedback events, the collector (bounded, non-blocking) and the pipeline hook.
         .target(
             name: "Feedback",
-            dependencies: ["Pipeline", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Pipeline",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
-        // The Kafka transport of the collector.
+        // The only place that sees SQLite's C API.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The durable local log: embedded default transport, outage spool, durable mode, reader API.
+        .target(
+            name: "FeedbackLog",
+            dependencies: ["Feedback", "CSQLite", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The Kafka transport of the collector, with its spool and replayer.
         .target(
             name: "FeedbackKafka",
-            dependencies: ["Feedback", "Kafka", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Feedback", "FeedbackLog", "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
         ),
         // Demo recommender: recall, rank, truncate nodes and simulated users.
         .target(name: "DemoRecommender", dependencies: ["Pipeline"]),
         .executableTarget(
             name: "FeedbackCLI",
             dependencies: [
-                "Feedback", "FeedbackKafka", "DemoRecommender", "Pipeline",
+                "Feedback", "FeedbackKafka", "FeedbackLog", "DemoRecommender", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: depsRPath
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DemoRecommender"], linkerSettings: depsRPath),
         .testTarget(
-            name: "FeedbackTests", dependencies: ["Feedback", "FeedbackKafka", "Pipeline"], linkerSettings: depsRPath),
+            name: "FeedbackTests", dependencies: ["Feedback", "FeedbackKafka", "FeedbackLog", "Pipeline"],
+            linkerSettings: depsRPath),
         .testTarget(
             name: "KafkaIntegrationTests",
-            dependencies: ["Feedback", "FeedbackKafka", "Kafka", "Pipeline", "DemoRecommender"],
+            dependencies: ["Feedback", "FeedbackKafka", "FeedbackLog", "Kafka", "Pipeline", "DemoRecommender"],
             linkerSettings: depsRPath
         ),
     ],

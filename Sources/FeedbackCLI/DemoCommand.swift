@@ -1,14 +1,16 @@
 import ArgumentParser
 import DemoRecommender
 import Feedback
+import FeedbackLog
 import Pipeline
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the demo recommender with simulated users; record impressions, clicks and conversions.")
+        abstract: "Run the demo recommender with simulated users; record impressions, clicks and conversions.",
+        discussion: "Without --brokers, events go to the embedded local log: no external service is needed.")
 
-    @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var transport: TransportOptions
 
     @Option(help: "Simulated users.")
     var users: Int = 20
@@ -23,21 +25,29 @@ struct DemoCommand: AsyncParsableCommand {
     var seed: UInt64 = 7
 
     func run() async throws {
-        kafka.bootstrapLogging()
-        let collector = try kafka.makeCollector()
+        let registry = transport.bootstrap()
+        let (collector, kafka) = try transport.makeCollector()
         let summary = try await DemoRun(
             catalog: DemoCatalog(itemCount: 500, seed: 42),
             traffic: DemoTraffic(users: users, requestsPerUser: requestsPerUser, seed: seed),
             pageSize: pageSize
         ).run(collector: collector)
-        let statistics = await collector.shutdown(timeout: .seconds(kafka.shutdownTimeout))
+        if let kafka { _ = await kafka.waitForSpoolDrained(timeout: .seconds(transport.shutdownTimeout)) }
+        let statistics = await collector.shutdown(timeout: .seconds(transport.shutdownTimeout))
+        try transport.writeMetrics(registry)
         print(
             """
             demo: \(summary.requests) requests, \(summary.impressions) impressions, \(summary.clicks) clicks, \
             \(summary.conversions) conversions (revenue \(summary.revenue))
             collector: recorded \(statistics.recorded), delivered \(statistics.delivered), \
-            failed \(statistics.failed), dropped \(statistics.dropped) -> topic '\(kafka.topic)' at \(kafka.brokers)
+            spooled \(statistics.spooled), replayed \(statistics.replayed), failed \(statistics.failed), \
+            dropped \(statistics.dropped) -> \(transport.destination)
             """)
-        if statistics.delivered != statistics.recorded { throw ExitCode(1) }
+        if !transport.usesKafka {
+            let log = try LocalLog(configuration: .init(path: transport.log))
+            let held = try log.statistics()
+            print("local log: \(held.records) events held (offsets \(held.firstOffset)...\(held.lastOffset))")
+        }
+        if statistics.delivered + statistics.replayed < statistics.recorded { throw ExitCode(1) }
     }
 }

@@ -1,18 +1,22 @@
 import ArgumentParser
 import Feedback
+import FeedbackKafka
 import Foundation
 import Pipeline
+import ServiceLifecycle
 
 struct ProduceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "produce",
         abstract: "Send N deterministic seed-format events through the collector (a Kafka smoke test).",
         discussion: """
-            Ends by printing one JSON line: {"recorded":N,"delivered":D,"failed":F,"dropped":X}.
-            Exits 1 unless every event was delivered.
+            Ends by printing one JSON line:
+            {"recorded":N,"delivered":D,"failed":F,"dropped":X,"spooled":S,"replayed":R}.
+            Exits 1 unless every event was delivered (directly or by replay). SIGTERM or SIGINT stops
+            recording, delivers what it can within --shutdown-timeout and spools the rest.
             """)
 
-    @OptionGroup var kafka: KafkaOptions
+    @OptionGroup var transport: TransportOptions
 
     @Option(help: "Number of events.")
     var count: Int = 1000
@@ -23,6 +27,12 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Distinct users in the synthetic events.")
     var users: Int = 10_000
 
+    @Option(help: "Index of the first event (event ids are evt_<index>).")
+    var first: Int = 0
+
+    @Option(help: "Print 'recorded <n>' to stderr every n accepted events (0: never).")
+    var progressEvery: Int = 0
+
     func validate() throws {
         if count < 0 { throw ValidationError("--count is \(count): use 0 or more") }
         if rate < 0 { throw ValidationError("--rate is \(rate): use 0 (unlimited) or a positive rate") }
@@ -30,31 +40,84 @@ struct ProduceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        kafka.bootstrapLogging()
-        let collector = try kafka.makeCollector()
+        let registry = transport.bootstrap()
+        let (collector, kafka) = try transport.makeCollector()
         let start = ContinuousClock.now
-        let generator = SyntheticEvents(users: users)
-        let capacity = kafka.capacity
-        for index in 0..<count {
-            if rate > 0 {
-                let due = start + .seconds(Double(index) / rate)
-                if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
-            } else if index % 256 == 0 {
-                // A load generator should measure throughput, not overflow its own buffer: wait for room.
-                while collector.bufferedEvents > capacity / 2 { try await Task.sleep(for: .microseconds(200)) }
-            }
-            try? collector.record(generator.event(index))
-        }
-        let statistics = await collector.shutdown(timeout: .seconds(kafka.shutdownTimeout))
+        let recorder = Recorder(
+            collector: collector, kafka: kafka, count: count, first: first, rate: rate, users: users,
+            capacity: transport.capacity, progressEvery: progressEvery,
+            drainTimeout: .milliseconds(Int(transport.shutdownTimeout * 1000)))
+        // The collector runs as a Service: SIGTERM/SIGINT end the recording and start a graceful shutdown.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: recorder, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: collector),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: transport.logger))
+        try await group.run()
+        let statistics = await collector.shutdown(timeout: .seconds(transport.shutdownTimeout))
         let seconds = (ContinuousClock.now - start).inSeconds
+        try transport.writeMetrics(registry)
         FileHandle.standardError.write(
             Data(
-                "produce: \(count) events in \(String(format: "%.2f", seconds)) s, \(Int(Double(statistics.delivered) / max(seconds, 1e-9))) delivered/s\n"
+                "produce: \(statistics.recorded) events in \(String(format: "%.2f", seconds)) s, \(Int(Double(statistics.delivered + statistics.replayed) / max(seconds, 1e-9))) delivered/s\n"
                     .utf8))
         print(
-            #"{"recorded":\#(statistics.recorded),"delivered":\#(statistics.delivered),"failed":\#(statistics.failed),"dropped":\#(statistics.dropped)}"#
+            #"{"recorded":\#(statistics.recorded),"delivered":\#(statistics.delivered),"failed":\#(statistics.failed),"dropped":\#(statistics.dropped),"spooled":\#(statistics.spooled),"replayed":\#(statistics.replayed)}"#
         )
-        if statistics.delivered != count { throw ExitCode(1) }
+        if statistics.delivered + statistics.replayed < count { throw ExitCode(1) }
+    }
+}
+
+/// Records the synthetic events, paced, as a Service so that a shutdown signal stops it between events;
+/// then, unless interrupted, waits for the spool to be replayed. When it returns, the group shuts the
+/// collector down.
+final class Recorder: Service, @unchecked Sendable {
+    // @unchecked Sendable: all fields are immutable.
+    let collector: FeedbackCollector
+    let kafka: KafkaTransport?
+    let count, first, users, capacity, progressEvery: Int
+    let rate: Double
+    let drainTimeout: Duration
+
+    init(
+        collector: FeedbackCollector, kafka: KafkaTransport?, count: Int, first: Int, rate: Double, users: Int,
+        capacity: Int, progressEvery: Int, drainTimeout: Duration
+    ) {
+        self.collector = collector
+        self.kafka = kafka
+        self.drainTimeout = drainTimeout
+        self.count = count
+        self.first = first
+        self.rate = rate
+        self.users = users
+        self.capacity = capacity
+        self.progressEvery = progressEvery
+    }
+
+    func run() async throws {
+        let generator = SyntheticEvents(users: users)
+        let start = ContinuousClock.now
+        for index in 0..<count {
+            if index % 256 == 0, Task.isShuttingDownGracefully || Task.isCancelled { return }
+            if rate > 0 {
+                let due = start + .seconds(Double(index) / rate)
+                if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
+            } else if index % 256 == 0 {
+                // A load generator should measure throughput, not overflow its own buffer: wait for room.
+                while collector.bufferedEvents > capacity / 2 { try? await Task.sleep(for: .microseconds(200)) }
+            }
+            try? collector.record(generator.event(first + index))
+            if progressEvery > 0, (index + 1) % progressEvery == 0 {
+                FileHandle.standardError.write(Data("recorded \(first + index + 1)\n".utf8))
+            }
+        }
+        // Everything recorded is delivered or spooled: let the replayer ship the spool before shutdown.
+        if let kafka {
+            _ = await collector.flush(timeout: drainTimeout)
+            _ = await kafka.waitForSpoolDrained(timeout: drainTimeout)
+        }
     }
 }
 

@@ -1,31 +1,37 @@
 import Feedback
+import FeedbackLog
 import Kafka
 import Logging
 import Synchronization
 
-/// Sends feedback events to a Kafka topic through librdkafka.
+/// Sends feedback events to a Kafka topic through librdkafka, spooling to local disk what it cannot deliver.
 ///
 /// Each event is one message, keyed by user id (else device id, else no key). librdkafka batches, compresses
-/// and retries; its delivery reports are counted on the collector's ``DeliveryTracker``: every failure with
-/// its librdkafka error name, and logged (rate-limited) with librdkafka's reason.
+/// and retries; every delivery report is counted on the collector's ``DeliveryTracker``. Without a spool,
+/// a failed delivery is counted as failed with its librdkafka error name and logged (rate-limited). With a
+/// ``SpoolConfiguration``, it is spooled instead and replayed when the brokers are back.
 ///
 /// ```swift
-/// let transport = try KafkaTransport(configuration: KafkaConfiguration(brokers: ["localhost:9092"], topic: "feedback"))
+/// let transport = try KafkaTransport(
+///     configuration: KafkaConfiguration(brokers: ["localhost:9092"], topic: "feedback"),
+///     spool: SpoolConfiguration(path: "feedback-data/spool.sqlite"))
 /// let collector = try FeedbackCollector(transport: transport)
 /// ```
-public final class KafkaTransport: FeedbackTransport {
-    private let producer: KafkaProducer
-    private let tracker: TrackerSlot
-    private let log: RateLimitedLogger
+public final class KafkaTransport: DurableTransport {
+    /// Tokens of replayed messages have this bit set; live tokens are record times (monotonic nanoseconds).
+    static let replayBit: UInt = 1 << (UInt.bitWidth - 1)
 
-    /// Validates `configuration` and creates the librdkafka producer. An unreachable broker is not an
-    /// error here: events wait in librdkafka's bounded queue and fail after `deliveryTimeout`.
-    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "feedback.kafka"))
-        throws(FeedbackError)
-    {
+    private let producer: KafkaProducer
+    private let state: TransportState
+    private let replayer: SpoolReplayer?
+
+    /// Validates `configuration` and creates the librdkafka producer (and the spool, if given). An
+    /// unreachable broker is not an error here: events wait in librdkafka's bounded queue, then spool.
+    public init(
+        configuration: KafkaConfiguration, spool: SpoolConfiguration? = nil,
+        logger: Logger = Logger(label: "feedback.kafka")
+    ) throws(FeedbackError) {
         let properties = try configuration.librdkafkaProperties()
-        let tracker = TrackerSlot()
-        let log = RateLimitedLogger(logger: logger)
         if !KafkaProducer.libraryIsCurrent {
             logger.warning(
                 """
@@ -33,28 +39,35 @@ public final class KafkaTransport: FeedbackTransport {
                 run scripts/install-deps.sh and put .deps/lib on LD_LIBRARY_PATH
                 """)
         }
+        var spoolLog: LocalLog?
+        if let spool {
+            do {
+                spoolLog = try LocalLog(
+                    configuration: .init(
+                        path: spool.path, maxBytes: spool.maxBytes, overflow: spool.overflow, sync: spool.sync))
+            } catch {
+                throw .invalidConfiguration("spool: \(error.message)")
+            }
+        }
+        let state = TransportState(spool: spoolLog, log: RateLimitedLogger(logger: logger))
         do {
             producer = try KafkaProducer(
                 topic: configuration.topic, properties: properties, logger: logger,
-                onDelivery: { report in
-                    guard let tracker = tracker.value else { return }
-                    if let error = report.error {
-                        log.error(
-                            key: "delivery:" + error.name, "Kafka delivery failed",
-                            metadata: ["error": "\(error)"])
-                        tracker.failed(token: report.token, reason: error.name)
-                    } else {
-                        tracker.delivered(token: report.token)
-                    }
-                },
-                onError: { error in
-                    log.warning(key: "client:" + error.name, "Kafka client error", metadata: ["error": "\(error)"])
-                })
+                onDelivery: { report in state.delivered(report) },
+                onError: { error in state.clientError(error) })
         } catch {
             throw .invalidConfiguration(error.message)
         }
-        self.tracker = tracker
-        self.log = log
+        self.state = state
+        if let spoolLog, let spool {
+            let replayer = SpoolReplayer(
+                producer: producer, spool: spoolLog, state: state, configuration: spool,
+                deliveryTimeout: configuration.deliveryTimeout)
+            state.replayer.withLock { $0 = replayer }
+            self.replayer = replayer
+        } else {
+            self.replayer = nil
+        }
     }
 
     public var name: String { "kafka" }
@@ -62,49 +75,184 @@ public final class KafkaTransport: FeedbackTransport {
     /// The topic events go to.
     public var topic: String { producer.topic }
 
+    /// Whether the transport believes every broker is unreachable (it then spools instead of producing).
+    public var brokersDown: Bool { state.brokersDown.load(ordering: .relaxed) }
+
     public func start(tracker: DeliveryTracker) {
-        self.tracker.set(tracker)
+        state.tracker.withLock { $0 = tracker }
+        replayer?.start()
     }
 
     public func send(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, token: UInt)
         -> TransportSendResult
     {
+        if state.spool != nil && state.brokersDown.load(ordering: .relaxed) {
+            state.spoolLater(key: key.map { Array($0) }, payload: Array(payload))
+            return .accepted
+        }
         switch producer.produce(key: key, value: payload, token: token) {
-        case .enqueued: return .accepted
-        case .queueFull: return .busy
-        case .failed(let error): return .rejected(reason: error.description)
+        case .enqueued:
+            return .accepted
+        case .queueFull:
+            guard state.spool != nil else { return .busy }
+            state.spoolLater(key: key.map { Array($0) }, payload: Array(payload))
+            return .accepted
+        case .failed(let error):
+            guard state.spool != nil, !error.isPermanent else { return .rejected(reason: error.description) }
+            state.spoolLater(key: key.map { Array($0) }, payload: Array(payload))
+            return .accepted
         }
     }
 
+    public func batchDidEnd() { state.flushSpoolBuffer() }
+
     public func flush(timeout: Duration) -> Bool {
-        producer.flush(timeout: timeout)
+        let done = producer.flush(timeout: timeout)
+        state.flushSpoolBuffer()
+        return done
     }
 
-    /// Purges what librdkafka still holds (each reported failed, `_PURGE_QUEUE`/`_PURGE_INFLIGHT`) and
-    /// destroys the producer. The collector flushes before calling this.
+    public var supportsDurability: Bool { state.spool != nil }
+
+    /// Durable mode: appends the events to the spool (one transaction) for the replayer to ship.
+    public func persist(_ events: [EncodedEvent]) throws(FeedbackError) {
+        guard let spool = state.spool else {
+            throw .invalidConfiguration("durable mode needs a spool: pass a SpoolConfiguration to KafkaTransport")
+        }
+        do {
+            try spool.append(events.map { LogEntry(key: $0.key, payload: $0.payload) })
+        } catch {
+            throw .storage(error.message)
+        }
+        state.tracker.withLock { $0 }?.spooled(count: events.count)
+        replayer?.wake()
+    }
+
+    /// Stops replaying, purges what librdkafka still holds — spooled, with a spool, for the next start to
+    /// replay; otherwise counted failed (`_PURGE_QUEUE`/`_PURGE_INFLIGHT`) — and destroys the producer.
     public func close() {
+        replayer?.stop()
         producer.close()
+        state.flushSpoolBuffer()
+        state.updateGauges()
     }
 }
 
-/// The tracker handed over in `start`, read on librdkafka's poll thread.
-private final class TrackerSlot: Sendable {
-    private let slot = Mutex<DeliveryTracker?>(nil)
-    var value: DeliveryTracker? { slot.withLock { $0 } }
-    func set(_ tracker: DeliveryTracker) { slot.withLock { $0 = tracker } }
+/// What the transport's callbacks (on librdkafka's threads), its sender-side calls and its replayer share.
+final class TransportState: Sendable {
+    let spool: LocalLog?
+    let log: RateLimitedLogger
+    let tracker = Mutex<DeliveryTracker?>(nil)
+    let replayer = Mutex<SpoolReplayer?>(nil)
+    let brokersDown = Atomic<Bool>(false)
+    private let spoolBuffer = Mutex<[LogEntry]>([])
+    private let spoolFlushLock = Mutex<Void>(())
+
+    init(spool: LocalLog?, log: RateLimitedLogger) {
+        self.spool = spool
+        self.log = log
+    }
+
+    func delivered(_ report: DeliveryReport) {
+        if report.token & KafkaTransport.replayBit != 0 {
+            replayer.withLock { $0 }?.delivered(report)
+            return
+        }
+        guard let tracker = tracker.withLock({ $0 }) else { return }
+        guard let error = report.error else {
+            if brokersDown.load(ordering: .relaxed) { brokersDown.store(false, ordering: .relaxed) }
+            tracker.delivered(token: report.token)
+            return
+        }
+        if spool != nil, !error.isPermanent, let payload = report.payload {
+            if !error.isPurged { markDown(because: error) }
+            spoolLater(key: report.key, payload: payload)
+            return
+        }
+        log.error(key: "delivery:" + error.name, "Kafka delivery failed", metadata: ["error": "\(error)"])
+        tracker.failed(token: report.token, reason: error.name)
+    }
+
+    func clientError(_ error: KafkaError) {
+        log.warning(key: "client:" + error.name, "Kafka client error", metadata: ["error": "\(error)"])
+        if error.isAllBrokersDown { markDown(because: error) }
+    }
+
+    func markDown(because error: KafkaError) {
+        if spool != nil, !brokersDown.exchange(true, ordering: .relaxed) {
+            log.warning(
+                key: "down", "Kafka brokers unreachable: spooling events until they are back",
+                metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Queues an event for the spool; committed in groups (here when the group is large, otherwise at the
+    /// end of the collector's batch, on flush, by the replayer's tick and at close).
+    func spoolLater(key: [UInt8]?, payload: [UInt8]) {
+        let count = spoolBuffer.withLock {
+            $0.append(LogEntry(key: key, payload: payload))
+            return $0.count
+        }
+        if count >= 1024 { flushSpoolBuffer() }
+    }
+
+    func flushSpoolBuffer() {
+        guard let spool else { return }
+        spoolFlushLock.withLock { _ in
+            let entries = spoolBuffer.withLock { buffer in
+                defer { buffer.removeAll(keepingCapacity: true) }
+                return buffer
+            }
+            guard !entries.isEmpty else { return }
+            let tracker = self.tracker.withLock { $0 }
+            do {
+                try spool.append(entries)
+                tracker?.spooled(count: entries.count)
+                replayer.withLock { $0 }?.wake()
+            } catch {
+                let full = (error as? LocalLogError)?.kind == .full
+                tracker?.dropped(entries.count, reason: full ? .logFull : .storageError, detail: "\(error)")
+            }
+        }
+    }
+
+    func updateGauges() {
+        guard let spool, let tracker = tracker.withLock({ $0 }), let statistics = try? spool.statistics() else {
+            return
+        }
+        tracker.spoolEventsGauge.record(statistics.records)
+        tracker.spoolBytesGauge.record(statistics.bytes)
+    }
 }
 
 extension FeedbackCollector {
-    /// A collector that sends to Kafka: the seed's `NewKafkaCollector`.
+    /// A collector that sends to Kafka: the seed's `NewKafkaCollector`, plus an optional spool.
     ///
     /// ```swift
-    /// let collector = try FeedbackCollector.kafka(KafkaConfiguration(brokers: ["localhost:9092"], topic: "feedback-topic"))
+    /// let collector = try FeedbackCollector.kafka(
+    ///     KafkaConfiguration(brokers: ["localhost:9092"], topic: "feedback-topic"),
+    ///     spool: SpoolConfiguration(path: "feedback-data/spool.sqlite"))
     /// ```
     public static func kafka(
-        _ configuration: KafkaConfiguration, collector: FeedbackCollector.Configuration = .init(),
-        logger: Logger = Logger(label: "feedback.kafka")
+        _ configuration: KafkaConfiguration, spool: SpoolConfiguration? = nil,
+        collector: FeedbackCollector.Configuration = .init(), logger: Logger = Logger(label: "feedback.kafka")
     ) throws(FeedbackError) -> FeedbackCollector {
         try FeedbackCollector(
-            transport: KafkaTransport(configuration: configuration, logger: logger), configuration: collector)
+            transport: KafkaTransport(configuration: configuration, spool: spool, logger: logger),
+            configuration: collector)
+    }
+}
+
+extension KafkaTransport {
+    /// Waits until the spool is empty (everything replayed) or `timeout` passes; true when empty.
+    public func waitForSpoolDrained(timeout: Duration) async -> Bool {
+        guard let spool = state.spool else { return true }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            state.flushSpoolBuffer()
+            if let statistics = try? spool.statistics(), statistics.records == 0 { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
     }
 }

@@ -37,5 +37,21 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         code == RD_KAFKA_RESP_ERR__PURGE_QUEUE.rawValue || code == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT.rawValue
     }
 
+    /// An error that retrying later cannot fix (the message itself or the permissions are wrong). Such a
+    /// message must not be spooled for replay: it would fail again forever.
+    public var isPermanent: Bool {
+        let permanent: Set<rd_kafka_resp_err_t> = [
+            RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__BAD_MSG,
+            RD_KAFKA_RESP_ERR_INVALID_MSG, RD_KAFKA_RESP_ERR_INVALID_RECORD,
+            RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS,
+            RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
+            RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION, RD_KAFKA_RESP_ERR__INVALID_ARG, RD_KAFKA_RESP_ERR__FATAL,
+        ]
+        return permanent.contains(rd_kafka_resp_err_t(code))
+    }
+
+    /// `_ALL_BROKERS_DOWN`: no broker connection is up.
+    public var isAllBrokersDown: Bool { code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue }
+
     public var description: String { "\(name): \(message)" }
 }

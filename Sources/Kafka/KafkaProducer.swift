@@ -121,6 +121,15 @@ public final class KafkaProducer: @unchecked Sendable {
         return rd_kafka_flush(handle, Self.milliseconds(timeout)) == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
+    /// Whether a broker answers a metadata request within `timeout`. Blocks: call from a dedicated thread.
+    public func isReachable(timeout: Duration) -> Bool {
+        if closed.load(ordering: .relaxed) { return false }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, topicHandle, &metadata, Self.milliseconds(timeout))
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
     /// Drops every queued and in-flight message; each gets a delivery report with a purge error (``KafkaError/isPurged``).
     public func purge() {
         if closed.load(ordering: .relaxed) { return }

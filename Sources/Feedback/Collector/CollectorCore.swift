@@ -23,6 +23,8 @@ final class CollectorCore: @unchecked Sendable {
     }
 
     let tracker: DeliveryTracker
+    /// Durable mode's write path; nil in best-effort mode.
+    let durable: DurableWriter?
     private let transport: any FeedbackTransport
     private let configuration: FeedbackCollector.Configuration
     private let condition = NSCondition()
@@ -43,6 +45,12 @@ final class CollectorCore: @unchecked Sendable {
         self.transport = transport
         self.configuration = configuration
         self.tracker = DeliveryTracker(logger: configuration.logger)
+        if configuration.durability == .durable, let durableTransport = transport as? any DurableTransport {
+            durable = DurableWriter(
+                transport: durableTransport, tracker: tracker, maxEventBytes: configuration.maxEventBytes)
+        } else {
+            durable = nil
+        }
         transport.start(tracker: tracker)
         let thread = Thread { [self] in runSender() }
         thread.name = "feedback.sender"
@@ -79,6 +87,8 @@ final class CollectorCore: @unchecked Sendable {
         condition.withLock { closed = true }
     }
 
+    var isClosed: Bool { condition.withLock { closed } }
+
     func flush(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         let target = condition.withLock { acceptedEvents }
@@ -112,8 +122,7 @@ final class CollectorCore: @unchecked Sendable {
     }
 
     private func runSender() {
-        var writer = JSONWriter(capacity: 4096)
-        var generator = SplitMix64()
+        var encoder = EventEncoder(generator: SplitMix64())
         var batch: [Entry] = []
         while true {
             condition.lock()
@@ -137,43 +146,40 @@ final class CollectorCore: @unchecked Sendable {
                 count += entry.count
                 switch entry {
                 case .event(let event, let enqueued):
-                    send(event, enqueuedNanos: enqueued, writer: &writer, generator: &generator)
+                    send(event, enqueuedNanos: enqueued, encoder: &encoder)
                 case .impressions(let context, let items, let timestampMs, let enqueued):
                     for (position, item) in items.enumerated() {
                         let event = FeedbackEvent.impression(
                             of: item, at: position, context: context, timestampMs: timestampMs)
-                        send(event, enqueuedNanos: enqueued, writer: &writer, generator: &generator)
+                        send(event, enqueuedNanos: enqueued, encoder: &encoder)
                     }
                 }
             }
             batch.removeAll(keepingCapacity: true)
-            condition.withLock {
+            transport.batchDidEnd()
+            let buffered = condition.withLock {
                 bufferedEvents -= count
                 processedEvents += count
+                return bufferedEvents
             }
+            tracker.bufferedGauge.record(buffered)
         }
     }
 
-    private func send(
-        _ event: FeedbackEvent, enqueuedNanos: UInt64, writer: inout JSONWriter,
-        generator: inout SplitMix64
-    ) {
+    private func send(_ event: FeedbackEvent, enqueuedNanos: UInt64, encoder: inout EventEncoder<SplitMix64>) {
         if abandoned.load(ordering: .relaxed) {
             tracker.dropped(1, reason: .shutdownTimeout, detail: "still buffered when shutdown's timeout passed")
             return
         }
-        writer.reset()
-        writer.event(event, generator: &generator)
-        if writer.bytes.count > configuration.maxEventBytes {
+        let size = encoder.encodeInPlace(event)
+        if size > configuration.maxEventBytes {
             tracker.dropped(
-                1, reason: .tooLarge,
-                detail: "event for item '\(event.itemID)' encodes to \(writer.bytes.count) bytes, over maxEventBytes "
-                    + "\(configuration.maxEventBytes): keep extras small")
+                1, reason: .tooLarge, detail: event.tooLargeDetail(size: size, limit: configuration.maxEventBytes))
             return
         }
         var key = event.partitionKey
         while true {
-            let result: TransportSendResult = writer.bytes.withUnsafeBytes { payload in
+            let result: TransportSendResult = encoder.writer.bytes.withUnsafeBytes { payload in
                 if key != nil {
                     return key!.withUTF8 {
                         transport.send(key: UnsafeRawBufferPointer($0), payload: payload, token: UInt(enqueuedNanos))

@@ -1,15 +1,20 @@
 /// A snapshot of what a collector did with the events recorded so far.
 ///
-/// Every recorded event ends up in exactly one of `delivered`, `failed`, `dropped`, or is still `pending`:
-/// `recorded == delivered + failed + dropped + pending`.
+/// Every event recorded by this process ends up in exactly one of `delivered`, `spooled`, `failed`,
+/// `dropped`, or is still `pending`: `recorded == delivered + spooled + failed + dropped + pending`.
+/// `replayed` counts events shipped from the spool, which may have been recorded by an earlier process.
 public struct CollectorStatistics: Sendable, Hashable, CustomStringConvertible {
     /// Events passed to `record` (accepted or not).
     public var recorded: Int
-    /// Events the transport confirmed (Kafka: acknowledged per `acks`).
+    /// Events the transport confirmed directly (Kafka: acknowledged per `acks`; local log: committed).
     public var delivered: Int
+    /// Events written to the local spool instead (outage, full queue, durable mode); replayed later.
+    public var spooled: Int
+    /// Events shipped from the spool and confirmed (by this process; possibly recorded by an earlier one).
+    public var replayed: Int
     /// Events handed to the transport whose delivery failed, by reason.
     public var failedByReason: [String: Int]
-    /// Events never handed to the transport, by reason.
+    /// Events never handed to the transport (or lost after it), by reason.
     public var droppedByReason: [DropReason: Int]
     /// Events in the collector's own buffer.
     public var buffered: Int
@@ -19,9 +24,10 @@ public struct CollectorStatistics: Sendable, Hashable, CustomStringConvertible {
     public var failed: Int { failedByReason.values.reduce(0, +) }
     public var dropped: Int { droppedByReason.values.reduce(0, +) }
     /// Events without an outcome yet.
-    public var pending: Int { recorded - delivered - failed - dropped }
+    public var pending: Int { recorded - delivered - spooled - failed - dropped }
 
     public var description: String {
-        "recorded=\(recorded) delivered=\(delivered) failed=\(failed) dropped=\(dropped) pending=\(pending)"
+        "recorded=\(recorded) delivered=\(delivered) spooled=\(spooled) replayed=\(replayed) failed=\(failed) "
+            + "dropped=\(dropped) pending=\(pending)"
     }
 }

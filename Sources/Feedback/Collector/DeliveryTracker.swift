@@ -1,37 +1,97 @@
 import Logging
+import Metrics
 import Synchronization
 
-/// Counts what happens to events; transports report each outcome here exactly once.
+/// Counts what happens to events, in memory and as swift-metrics metrics; transports report each outcome
+/// here exactly once.
 ///
-/// A transport receives its tracker in ``FeedbackTransport/start(tracker:)`` and calls
-/// ``delivered(token:)`` or ``failed(token:reason:)`` once for every event it accepted in `send`.
+/// A transport receives its tracker in ``FeedbackTransport/start(tracker:)`` and, for every event it
+/// accepted, calls one of ``delivered(token:)``, ``spooled(count:)``, ``failed(token:reason:)`` or
+/// ``dropped(_:reason:detail:)``. Metrics (all prefixed `feedback_`): `events_recorded_total`,
+/// `events_delivered_total`, `events_spooled_total`, `events_replayed_total`,
+/// `events_failed_total{reason}`, `events_dropped_total{reason}`, `delivery_latency_seconds`,
+/// and the gauges `buffered_events`, `spool_events`, `spool_bytes`.
 public final class DeliveryTracker: Sendable {
     let recorded = Atomic<Int>(0)
     let sent = Atomic<Int>(0)
-    let deliveredCount = Atomic<Int>(0)
-    let failedCount = Atomic<Int>(0)
+    private let deliveredCount = Atomic<Int>(0)
+    private let spooledCount = Atomic<Int>(0)
+    private let replayedCount = Atomic<Int>(0)
     private let dropCounts = Mutex<[DropReason: Int]>([:])
-    private let failureCounts = Mutex<[String: Int]>([:])
+    private let failureCounts = Mutex<[String: (count: Int, counter: Counter)]>([:])
+    private let dropCounters = Mutex<[DropReason: Counter]>([:])
     private let log: RateLimitedLogger
+
+    private let recordedCounter = Counter(label: "feedback_events_recorded_total")
+    private let deliveredCounter = Counter(label: "feedback_events_delivered_total")
+    private let spooledCounter = Counter(label: "feedback_events_spooled_total")
+    private let replayedCounter = Counter(label: "feedback_events_replayed_total")
+    private let latency = Metrics.Timer(label: "feedback_delivery_latency_seconds", preferredDisplayUnit: .seconds)
+    let bufferedGauge = Gauge(label: "feedback_buffered_events")
+    /// Events held in the local spool (set by transports that spool).
+    public let spoolEventsGauge = Gauge(label: "feedback_spool_events")
+    /// Bytes held in the local spool.
+    public let spoolBytesGauge = Gauge(label: "feedback_spool_bytes")
 
     init(logger: Logger) {
         self.log = RateLimitedLogger(logger: logger)
     }
 
-    /// The transport confirmed the event handed over with `token`.
+    func countRecorded(_ count: Int) {
+        recorded.add(count, ordering: .relaxed)
+        recordedCounter.increment(by: count)
+    }
+
+    /// The transport confirmed the event handed over with `token` (the token is its record time, from
+    /// which the delivery latency is measured).
     public func delivered(token: UInt) {
         deliveredCount.add(1, ordering: .relaxed)
+        deliveredCounter.increment()
+        if token != 0 {
+            latency.recordNanoseconds(Int64(truncatingIfNeeded: MonotonicClock.nanoseconds() &- UInt64(token)))
+        }
+    }
+
+    /// `count` events were confirmed at once, without per-event latency (a local log commit).
+    public func delivered(count: Int) {
+        deliveredCount.add(count, ordering: .relaxed)
+        deliveredCounter.increment(by: count)
+    }
+
+    /// `count` events went to the local spool instead of their destination; a replayer ships them later.
+    public func spooled(count: Int) {
+        spooledCount.add(count, ordering: .relaxed)
+        spooledCounter.increment(by: count)
+    }
+
+    /// `count` spooled events (of this or an earlier process) were shipped and confirmed.
+    public func replayed(count: Int) {
+        replayedCount.add(count, ordering: .relaxed)
+        replayedCounter.increment(by: count)
     }
 
     /// The transport gave up on the event handed over with `token`; `reason` names why (e.g. a Kafka error).
     public func failed(token: UInt, reason: String) {
-        failedCount.add(1, ordering: .relaxed)
-        failureCounts.withLock { $0[reason, default: 0] += 1 }
+        failureCounts.withLock { counts in
+            if counts[reason] == nil {
+                counts[reason] = (0, Counter(label: "feedback_events_failed_total", dimensions: [("reason", reason)]))
+            }
+            counts[reason]!.count += 1
+            counts[reason]!.counter.increment()
+        }
         log.error(key: "failed:" + reason, "feedback event delivery failed", metadata: ["reason": "\(reason)"])
     }
 
-    func dropped(_ count: Int, reason: DropReason, detail: @autoclosure () -> String = "") {
+    /// `count` events were dropped for `reason`; logged at most once a second per reason.
+    public func dropped(_ count: Int, reason: DropReason, detail: @autoclosure () -> String = "") {
         dropCounts.withLock { $0[reason, default: 0] += count }
+        dropCounters.withLock { counters in
+            if counters[reason] == nil {
+                counters[reason] = Counter(
+                    label: "feedback_events_dropped_total", dimensions: [("reason", reason.rawValue)])
+            }
+            counters[reason]!.increment(by: count)
+        }
         log.warning(
             key: "dropped:" + reason.rawValue, "feedback events dropped",
             metadata: ["reason": "\(reason.rawValue)", "count": "\(count)", "detail": "\(detail())"])
@@ -39,11 +99,13 @@ public final class DeliveryTracker: Sendable {
 
     func snapshot(buffered: Int) -> CollectorStatistics {
         let delivered = deliveredCount.load(ordering: .relaxed)
-        let failures = failureCounts.withLock { $0 }
+        let failures = failureCounts.withLock { $0.mapValues(\.count) }
         let failed = failures.values.reduce(0, +)
         return CollectorStatistics(
             recorded: recorded.load(ordering: .relaxed),
             delivered: delivered,
+            spooled: spooledCount.load(ordering: .relaxed),
+            replayed: replayedCount.load(ordering: .relaxed),
             failedByReason: failures,
             droppedByReason: dropCounts.withLock { $0 },
             buffered: buffered,

@@ -12,4 +12,8 @@ public enum DropReason: String, Sendable, Hashable, CaseIterable {
     case rejected = "rejected"
     /// Shutdown's deadline passed while the event was still buffered.
     case shutdownTimeout = "shutdown_timeout"
+    /// The local log or spool was full (its cap in bytes) under the reject-new policy.
+    case logFull = "log_full"
+    /// The local log could not be written (disk error, permissions).
+    case storageError = "storage_error"
 }

@@ -18,14 +18,16 @@ import Synchronization
 /// ```
 public final class FeedbackCollector: Sendable {
     private let core: CollectorCore
+    let shutdownTimeout: Duration
     private let shutdownState = Atomic<Int>(0)  // 0 running, 1 shutting down, 2 shut down
 
     /// Starts a collector (and its sender thread) over `transport`.
     public init(transport: any FeedbackTransport, configuration: Configuration = Configuration())
         throws(FeedbackError)
     {
-        try configuration.validate()
+        try configuration.validate(transport: transport)
         core = CollectorCore(transport: transport, configuration: configuration)
+        shutdownTimeout = configuration.shutdownTimeout
     }
 
     deinit {
@@ -36,12 +38,16 @@ public final class FeedbackCollector: Sendable {
     /// Records one event. Never blocks. Throws ``FeedbackError`` (and counts a drop) when the event is
     /// invalid, the buffer is full or the collector is shut down.
     public func record(_ event: FeedbackEvent) throws(FeedbackError) {
-        core.tracker.recorded.add(1, ordering: .relaxed)
+        core.tracker.countRecorded(1)
         do {
             try event.validate()
         } catch {
             core.tracker.dropped(1, reason: .invalid, detail: error.description)
             throw error
+        }
+        if core.durable != nil {
+            try writeDurably([event])
+            return
         }
         try core.enqueue(.event(event, enqueuedNanos: MonotonicClock.nanoseconds()), count: 1)
     }
@@ -50,7 +56,7 @@ public final class FeedbackCollector: Sendable {
     /// the context's `requestID`. Costs the caller one buffer append, whatever the number of items.
     public func recordImpressions(of items: [Item], context: RecommendContext) throws(FeedbackError) {
         guard !items.isEmpty else { return }
-        core.tracker.recorded.add(items.count, ordering: .relaxed)
+        core.tracker.countRecorded(items.count)
         var items = items
         if items.contains(where: { $0.id.isEmpty }) {
             let before = items.count
@@ -60,10 +66,24 @@ public final class FeedbackCollector: Sendable {
                 throw .invalidEvent("every item has an empty id: set Item.id before recording impressions")
             }
         }
+        if core.durable != nil {
+            let now = TimeOrderedID.currentMilliseconds()
+            try writeDurably(
+                items.enumerated().map { FeedbackEvent.impression(of: $1, at: $0, context: context, timestampMs: now) })
+            return
+        }
         let entry = CollectorCore.Entry.impressions(
             context, items, timestampMs: TimeOrderedID.currentMilliseconds(),
             enqueuedNanos: MonotonicClock.nanoseconds())
         try core.enqueue(entry, count: items.count)
+    }
+
+    private func writeDurably(_ events: [FeedbackEvent]) throws(FeedbackError) {
+        if core.isClosed {
+            core.tracker.dropped(events.count, reason: .closed)
+            throw .closed
+        }
+        try core.durable!.write(events)
     }
 
     /// Waits until every event recorded before this call has an outcome (delivered or failed), sending

@@ -8,6 +8,8 @@ public enum FeedbackError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidEvent(String)
     /// A configuration value is wrong; the text says which and what to use instead.
     case invalidConfiguration(String)
+    /// Durable mode could not write the event to the local log; the text says why and what to do.
+    case storage(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum FeedbackError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "raise capacity or check the transport's health"
         case .invalidEvent(let text): "invalid feedback event: \(text)"
         case .invalidConfiguration(let text): "invalid feedback configuration: \(text)"
+        case .storage(let text): "feedback event not stored: \(text)"
         }
     }
 }

@@ -13,10 +13,17 @@ public protocol FeedbackTransport: Sendable {
     func start(tracker: DeliveryTracker)
     /// Hands over one encoded event (key: the partition key, if any). `token` identifies it in the outcome.
     func send(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, token: UInt) -> TransportSendResult
+    /// Called after each group of `send` calls, when the collector's buffer is momentarily drained: the moment
+    /// for a transport that batches (a local log) to commit. Default: nothing.
+    func batchDidEnd()
     /// Blocks until every accepted event has an outcome; false if `timeout` passed first.
     func flush(timeout: Duration) -> Bool
     /// Gives up on events still without an outcome (reporting each one as failed) and releases resources.
     func close()
+}
+
+extension FeedbackTransport {
+    public func batchDidEnd() {}
 }
 
 /// The answer of ``FeedbackTransport/send(key:payload:token:)``.

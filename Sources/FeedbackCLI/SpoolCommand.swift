@@ -1,0 +1,50 @@
+import ArgumentParser
+import Feedback
+import FeedbackKafka
+import FeedbackLog
+import Foundation
+
+struct SpoolCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spool", abstract: "Inspect or ship the outage spool.",
+        subcommands: [Stats.self, Replay.self])
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the spool's size as one JSON line.")
+
+        @Option(help: "The spool (or local log) file.")
+        var spool: String = "feedback-data/spool.sqlite"
+
+        func run() throws {
+            guard FileManager.default.fileExists(atPath: spool) else {
+                throw ValidationError("no spool at \(spool): pass --spool PATH")
+            }
+            let statistics = try LocalLog(configuration: .init(path: spool)).statistics()
+            print(
+                #"{"records":\#(statistics.records),"bytes":\#(statistics.bytes),"first_offset":\#(statistics.firstOffset),"last_offset":\#(statistics.lastOffset),"evicted":\#(statistics.evicted)}"#
+            )
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send everything in the spool to Kafka and exit; prints {\"replayed\":N,\"left\":M}.")
+
+        @OptionGroup var transport: TransportOptions
+
+        @Option(help: "Seconds to wait for the spool to drain.")
+        var timeout: Double = 120
+
+        func run() async throws {
+            guard transport.usesKafka else { throw ValidationError("--brokers is required to replay the spool") }
+            let registry = transport.bootstrap()
+            let (collector, kafka) = try transport.makeCollector()
+            let drained = await kafka!.waitForSpoolDrained(timeout: .seconds(timeout))
+            let statistics = await collector.shutdown(timeout: .seconds(transport.shutdownTimeout))
+            try transport.writeMetrics(registry)
+            let left = try LocalLog(configuration: .init(path: transport.spool)).statistics().records
+            print(#"{"replayed":\#(statistics.replayed),"left":\#(left)}"#)
+            if !drained || left > 0 { throw ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Feedback
+import FeedbackKafka
+import FeedbackLog
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+
+/// Where events go and how safely: the embedded local log by default, Kafka with `--brokers`.
+struct TransportOptions: ParsableArguments {
+    @Option(help: "Kafka bootstrap servers, comma-separated. Without it, events go to the embedded local log.")
+    var brokers: String = ""
+
+    @Option(help: "Kafka topic.")
+    var topic: String = "feedback-topic"
+
+    @Option(help: "The embedded local log (used when no --brokers are given).")
+    var log: String = "feedback-data/events.sqlite"
+
+    @Option(help: "Kafka outage spool: where undeliverable events wait for replay.")
+    var spool: String = "feedback-data/spool.sqlite"
+
+    @Flag(help: "No spool: count Kafka delivery failures instead of spooling them.")
+    var noSpool = false
+
+    @Option(help: "Cap of the spool or local log, in MiB.")
+    var spoolMaxMb: Int = 1024
+
+    @Option(help: "At the cap: reject_new (count drops) or drop_oldest (evict spooled events).")
+    var overflow: String = "reject_new"
+
+    @Flag(help: "Durable mode: record returns once the event is on local disk (nothing lost on SIGKILL).")
+    var durable = false
+
+    @Option(help: "none, gzip, snappy, lz4 or zstd.")
+    var compression: String = "none"
+
+    @Option(help: "Required acks: 0, 1 or -1 (all).")
+    var acks: Int = 1
+
+    @Flag(help: "Idempotent producer (needs --acks -1).")
+    var idempotent = false
+
+    @Option(help: "Messages per batch (librdkafka batch.num.messages).")
+    var batchSize: Int = 100
+
+    @Option(help: "Batch linger in milliseconds (librdkafka linger.ms).")
+    var flushIntervalMs: Int = 1000
+
+    @Option(help: "Produce retries (0 disables).")
+    var maxRetries: Int = 3
+
+    @Option(help: "Seconds librdkafka keeps trying one message (message.timeout.ms).")
+    var deliveryTimeout: Double = 300
+
+    @Option(help: "Events buffered by the collector before record() refuses them.")
+    var capacity: Int = 100_000
+
+    @Option(name: .customShort("X"), help: "Any librdkafka property, as key=value (repeatable).")
+    var properties: [String] = []
+
+    @Option(help: "Seconds shutdown may take to deliver what is in flight (the rest is spooled).")
+    var shutdownTimeout: Double = 30
+
+    @Option(help: "Write the metrics in Prometheus text format to this file at exit.")
+    var metricsFile: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "warning"
+
+    var usesKafka: Bool { !brokers.isEmpty }
+
+    func kafkaConfiguration() throws -> KafkaConfiguration {
+        var configuration = KafkaConfiguration(brokers: brokers.split(separator: ",").map(String.init), topic: topic)
+        configuration.compression = try KafkaConfiguration.Compression(name: compression)
+        configuration.requiredAcks = acks
+        configuration.idempotent = idempotent
+        configuration.batchSize = batchSize
+        configuration.flushInterval = .milliseconds(flushIntervalMs)
+        configuration.maxRetries = maxRetries
+        configuration.deliveryTimeout = .milliseconds(Int(deliveryTimeout * 1000))
+        for property in properties {
+            guard let equals = property.firstIndex(of: "=") else {
+                throw ValidationError("-X \(property): write librdkafka properties as key=value")
+            }
+            configuration.properties[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        }
+        return configuration
+    }
+
+    func spoolConfiguration() throws -> SpoolConfiguration? {
+        if noSpool {
+            if durable { throw ValidationError("--durable needs the spool: drop --no-spool") }
+            return nil
+        }
+        var configuration = SpoolConfiguration(path: spool, maxBytes: spoolMaxMb << 20)
+        configuration.overflow = try overflowPolicy()
+        return configuration
+    }
+
+    func overflowPolicy() throws -> LocalLog.Configuration.OverflowPolicy {
+        guard let policy = LocalLog.Configuration.OverflowPolicy(rawValue: overflow) else {
+            throw ValidationError("--overflow \(overflow): use reject_new or drop_oldest")
+        }
+        return policy
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "feedback")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        return logger
+    }
+
+    /// The collector these options describe, with its Kafka transport when there is one.
+    func makeCollector() throws -> (collector: FeedbackCollector, kafka: KafkaTransport?) {
+        let collectorConfiguration = FeedbackCollector.Configuration(
+            capacity: capacity, logger: logger, durability: durable ? .durable : .bestEffort,
+            shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000)))
+        if usesKafka {
+            let transport = try KafkaTransport(
+                configuration: kafkaConfiguration(), spool: spoolConfiguration(), logger: logger)
+            return (try FeedbackCollector(transport: transport, configuration: collectorConfiguration), transport)
+        }
+        let log = try LocalLog(configuration: .init(path: log, maxBytes: spoolMaxMb << 20, overflow: overflowPolicy()))
+        return (
+            try FeedbackCollector(transport: LocalLogTransport(log: log), configuration: collectorConfiguration), nil
+        )
+    }
+
+    var destination: String { usesKafka ? "topic '\(topic)' at \(brokers)" : "local log \(log)" }
+
+    /// Logging to stderr; metrics into a Prometheus registry when a metrics file is asked for.
+    func bootstrap() -> PrometheusCollectorRegistry? {
+        let level = Logger.Level(rawValue: logLevel) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        guard metricsFile != nil else { return nil }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }
+
+    func writeMetrics(_ registry: PrometheusCollectorRegistry?) throws {
+        guard let registry, let metricsFile else { return }
+        try Data(registry.emitToBuffer()).write(to: URL(fileURLWithPath: metricsFile))
+    }
+}

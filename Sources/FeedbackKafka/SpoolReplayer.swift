@@ -1,0 +1,141 @@
+import Feedback
+import FeedbackLog
+import Foundation
+import Kafka
+import Synchronization
+
+/// Ships the spool to Kafka on its own thread: in batches, oldest first, each acknowledged (deleted from the
+/// spool) only once every message of it is delivered. While the brokers are down it only probes them
+/// (a metadata request every `probeInterval`); while librdkafka holds many live messages it waits, so
+/// live traffic goes first.
+final class SpoolReplayer: @unchecked Sendable {
+    // @unchecked Sendable: the thread's loop state is confined to that thread; shared fields are atomics,
+    // a semaphore, or immutable.
+    private let producer: KafkaProducer
+    private let spool: LocalLog
+    private let state: TransportState
+    private let configuration: SpoolConfiguration
+    private let batchDeadline: Duration
+    private let running = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let outstanding = Atomic<Int>(0)
+    private let batchFailures = Atomic<Int>(0)
+
+    init(
+        producer: KafkaProducer, spool: LocalLog, state: TransportState, configuration: SpoolConfiguration,
+        deliveryTimeout: Duration
+    ) {
+        self.producer = producer
+        self.spool = spool
+        self.state = state
+        self.configuration = configuration
+        self.batchDeadline = deliveryTimeout + .seconds(5)
+    }
+
+    func start() {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "feedback.spool.replay"
+        thread.start()
+    }
+
+    func wake() { wakeUp.signal() }
+
+    /// Stops after the current batch's outstanding deliveries (bounded); unacknowledged records stay spooled.
+    func stop() {
+        guard running.load(ordering: .acquiring), !stopping.exchange(true, ordering: .acquiringAndReleasing)
+        else { return }
+        wakeUp.signal()
+        finished.wait()
+    }
+
+    func delivered(_ report: DeliveryReport) {
+        if report.error != nil { batchFailures.add(1, ordering: .relaxed) }
+        outstanding.subtract(1, ordering: .releasing)
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    private func run() {
+        var nextProbe = ContinuousClock.now
+        while !isStopping {
+            state.flushSpoolBuffer()
+            state.updateGauges()
+            if state.brokersDown.load(ordering: .relaxed) {
+                if ContinuousClock.now < nextProbe {
+                    _ = wakeUp.wait(timeout: .now() + .milliseconds(50))
+                    continue
+                }
+                nextProbe = ContinuousClock.now + configuration.probeInterval
+                guard producer.isReachable(timeout: .seconds(1)) else { continue }
+                state.brokersDown.store(false, ordering: .relaxed)
+                state.log.warning(key: "up", "Kafka brokers reachable again: replaying the spool")
+            }
+            if producer.outstanding > configuration.yieldAbove {
+                _ = wakeUp.wait(timeout: .now() + .milliseconds(5))
+                continue
+            }
+            let records = (try? spool.read(after: 0, limit: configuration.replayBatch)) ?? []
+            if records.isEmpty {
+                _ = wakeUp.wait(timeout: .now() + .milliseconds(50))
+                continue
+            }
+            if replay(records) {
+                try? spool.acknowledge(through: records.last!.offset)
+                state.tracker.withLock { $0 }?.replayed(count: records.count)
+            } else if !isStopping {
+                state.markDown(
+                    because: KafkaError(code: -1, name: "_REPLAY_FAILED", message: "a replayed batch failed"))
+                nextProbe = ContinuousClock.now + configuration.probeInterval
+            }
+        }
+        state.flushSpoolBuffer()
+    }
+
+    /// Produces one batch and waits for all its delivery reports; true when every message was delivered.
+    private func replay(_ records: [LogRecord]) -> Bool {
+        batchFailures.store(0, ordering: .relaxed)
+        let deadline = ContinuousClock.now + batchDeadline
+        for (index, record) in records.enumerated() {
+            let token = KafkaTransport.replayBit | UInt(index)
+            outstanding.add(1, ordering: .relaxed)
+            while true {
+                let result = record.payload.withUnsafeBytes { payload in
+                    if let key = record.key {
+                        return key.withUnsafeBytes { producer.produce(key: $0, value: payload, token: token) }
+                    }
+                    return producer.produce(key: nil, value: payload, token: token)
+                }
+                if result == .enqueued { break }
+                if case .failed = result {
+                    outstanding.subtract(1, ordering: .relaxed)
+                    batchFailures.add(1, ordering: .relaxed)
+                    break
+                }
+                // Queue full: wait for deliveries to make room.
+                if isStopping || ContinuousClock.now > deadline {
+                    outstanding.subtract(1, ordering: .relaxed)
+                    return waitForOutstanding(until: ContinuousClock.now + .seconds(2)) && false
+                }
+                usleep(1000)
+            }
+        }
+        // Send now rather than after linger.ms, then wait for the reports.
+        let done = waitForOutstanding(until: deadline)
+        return done && batchFailures.load(ordering: .relaxed) == 0
+    }
+
+    private func waitForOutstanding(until deadline: ContinuousClock.Instant) -> Bool {
+        while outstanding.load(ordering: .acquiring) > 0 {
+            if ContinuousClock.now > deadline { return false }
+            if isStopping && ContinuousClock.now > deadline - batchDeadline + .seconds(2) { return false }
+            _ = producer.flush(timeout: .milliseconds(50))
+        }
+        return true
+    }
+}

@@ -1,0 +1,149 @@
+import CSQLite
+
+/// The few SQLite calls the log needs, with cached prepared statements. Not thread-safe: ``LocalLog``
+/// serialises every use under its lock.
+final class SQLiteConnection {
+    enum Value {
+        case int(Int64)
+        case text(String)
+    }
+
+    private let handle: OpaquePointer
+    private var statements: [String: OpaquePointer] = [:]
+    let path: String
+
+    init(path: String) throws(LocalLogError) {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &db, flags, nil)
+        guard status == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(db)
+            throw LocalLogError(
+                kind: .storage, message: "cannot open local log \(path): \(message); check the path and permissions")
+        }
+        handle = db
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close(handle)
+    }
+
+    func execute(_ sql: String) throws(LocalLogError) {
+        var error: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(error)
+            throw failure(message)
+        }
+    }
+
+    func transaction<T>(_ body: () throws(LocalLogError) -> T) throws(LocalLogError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    func insert(key: [UInt8]?, payload: [UInt8]) throws(LocalLogError) -> Int64 {
+        let statement = try prepare("INSERT INTO events (key, payload) VALUES (?, ?)")
+        defer { sqlite3_reset(statement) }
+        if let key {
+            key.withUnsafeBytes { _ = feedback_bind_blob(statement, 1, $0.baseAddress, Int32($0.count)) }
+        } else {
+            sqlite3_bind_null(statement, 1)
+        }
+        payload.withUnsafeBytes { _ = feedback_bind_blob(statement, 2, $0.baseAddress, Int32($0.count)) }
+        guard sqlite3_step(statement) == SQLITE_DONE else { throw lastFailure() }
+        return sqlite3_last_insert_rowid(handle)
+    }
+
+    func read(after offset: Int64, limit: Int) throws(LocalLogError) -> [LogRecord] {
+        let statement = try prepare("SELECT offset, key, payload FROM events WHERE offset > ? ORDER BY offset LIMIT ?")
+        defer { sqlite3_reset(statement) }
+        sqlite3_bind_int64(statement, 1, offset)
+        sqlite3_bind_int64(statement, 2, Int64(limit))
+        var records: [LogRecord] = []
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw lastFailure() }
+            let key: [UInt8]? = sqlite3_column_type(statement, 1) == SQLITE_NULL ? nil : blob(statement, 1)
+            records.append(LogRecord(offset: sqlite3_column_int64(statement, 0), key: key, payload: blob(statement, 2)))
+        }
+        return records
+    }
+
+    func sizeOf(through offset: Int64) throws(LocalLogError) -> (count: Int64, bytes: Int64) {
+        let statement = try prepare(
+            "SELECT COUNT(*), COALESCE(SUM(length(payload) + COALESCE(length(key), 0)), 0) FROM events WHERE offset <= ?"
+        )
+        defer { sqlite3_reset(statement) }
+        sqlite3_bind_int64(statement, 1, offset)
+        guard sqlite3_step(statement) == SQLITE_ROW else { throw lastFailure() }
+        return (sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1))
+    }
+
+    func run(_ sql: String, _ values: [Value]) throws(LocalLogError) {
+        let statement = try prepare(sql)
+        defer { sqlite3_reset(statement) }
+        bind(statement, values)
+        let status = sqlite3_step(statement)
+        guard status == SQLITE_DONE || status == SQLITE_ROW else { throw lastFailure() }
+    }
+
+    func queryInt(_ sql: String, _ values: [Value]) throws(LocalLogError) -> Int64? {
+        let statement = try prepare(sql)
+        defer { sqlite3_reset(statement) }
+        bind(statement, values)
+        let status = sqlite3_step(statement)
+        if status == SQLITE_DONE { return nil }
+        guard status == SQLITE_ROW else { throw lastFailure() }
+        return sqlite3_column_type(statement, 0) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, 0)
+    }
+
+    func queryText(_ sql: String) throws(LocalLogError) -> String? {
+        let statement = try prepare(sql)
+        defer { sqlite3_reset(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) else { return nil }
+        return String(cString: text)
+    }
+
+    private func bind(_ statement: OpaquePointer, _ values: [Value]) {
+        for (index, value) in values.enumerated() {
+            switch value {
+            case .int(let number): sqlite3_bind_int64(statement, Int32(index + 1), number)
+            case .text(let text): _ = feedback_bind_text(statement, Int32(index + 1), text)
+            }
+        }
+    }
+
+    private func blob(_ statement: OpaquePointer, _ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+
+    private func prepare(_ sql: String) throws(LocalLogError) -> OpaquePointer {
+        if let cached = statements[sql] { return cached }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw lastFailure()
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func lastFailure() -> LocalLogError { failure(String(cString: sqlite3_errmsg(handle))) }
+
+    private func failure(_ message: String) -> LocalLogError {
+        LocalLogError(kind: .storage, message: "local log \(path): \(message)")
+    }
+}
