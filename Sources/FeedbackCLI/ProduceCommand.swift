@@ -50,9 +50,10 @@ struct ProduceCommand: AsyncParsableCommand {
         // The collector runs as a Service: SIGTERM/SIGINT end the recording and start a graceful shutdown.
         let group = ServiceGroup(
             configuration: .init(
+                // Shut down in reverse order: first the recorder stops recording, then the collector delivers.
                 services: [
-                    .init(service: recorder, successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: collector),
+                    .init(service: recorder, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: transport.logger))
         try await group.run()

@@ -36,7 +36,7 @@ struct TransportOptions: ParsableArguments {
     @Option(help: "none, gzip, snappy, lz4 or zstd.")
     var compression: String = "none"
 
-    @Option(help: "Required acks: 0, 1 or -1 (all).")
+    @Option(help: "Required acks: 0, 1 or -1 (all; write --acks=-1).")
     var acks: Int = 1
 
     @Flag(help: "Idempotent producer (needs --acks -1).")
@@ -53,6 +53,9 @@ struct TransportOptions: ParsableArguments {
 
     @Option(help: "Seconds librdkafka keeps trying one message (message.timeout.ms).")
     var deliveryTimeout: Double = 300
+
+    @Option(help: "Bytes librdkafka may queue, in MiB (queue.buffering.max.kbytes).")
+    var maxQueueMb: Int = 64
 
     @Option(help: "Events buffered by the collector before record() refuses them.")
     var capacity: Int = 100_000
@@ -80,6 +83,7 @@ struct TransportOptions: ParsableArguments {
         configuration.flushInterval = .milliseconds(flushIntervalMs)
         configuration.maxRetries = maxRetries
         configuration.deliveryTimeout = .milliseconds(Int(deliveryTimeout * 1000))
+        configuration.maxQueueBytes = maxQueueMb << 20
         for property in properties {
             guard let equals = property.firstIndex(of: "=") else {
                 throw ValidationError("-X \(property): write librdkafka properties as key=value")

@@ -1,17 +1,20 @@
 import Foundation
 
-/// A real Kafka-compatible broker (Tansu, in-memory storage) on a free 127.0.0.1 port, for the tests.
-///
-/// It runs under a tiny shell watchdog that reads our pipe: when the test process exits — even when it is
-/// killed — the pipe closes and the watchdog kills the broker, so no broker outlives the test run.
+/// A real Kafka-compatible broker (Tansu) on a 127.0.0.1 port, for the tests: in memory (fast, loses
+/// everything on restart) or on S3 storage served by moto (survives a SIGKILL restart).
 final class TestBroker: @unchecked Sendable {
-    // @unchecked Sendable: all fields are immutable after init; Process and Pipe are used from one place only.
-    let port: Int
-    var address: String { "127.0.0.1:\(port)" }
-    private let watchdog: Process
-    private let lifeline: Pipe
+    // @unchecked Sendable: `process` is replaced only by kill()/restart(), which tests call from one task.
+    enum Storage {
+        case memory
+        case s3(ObjectStore)
+    }
 
-    /// One broker shared by every test of the run.
+    let port: Int
+    let storage: Storage
+    var address: String { "127.0.0.1:\(port)" }
+    private var process: SupervisedProcess?
+
+    /// One in-memory broker shared by the tests that need no restarts.
     static let shared: Result<TestBroker, TestEnvironment.Failure> = {
         do { return .success(try TestBroker()) } catch let error as TestEnvironment.Failure {
             return .failure(error)
@@ -20,38 +23,40 @@ final class TestBroker: @unchecked Sendable {
 
     static func get() throws -> TestBroker { try shared.get() }
 
-    init() throws {
-        let tansu = TestEnvironment.tansu
-        guard FileManager.default.isExecutableFile(atPath: tansu) else {
+    /// Starts a broker (on `port`, or a free one); `startNow: false` only reserves the port.
+    init(port: Int? = nil, storage: Storage = .memory, startNow: Bool = true) throws {
+        guard FileManager.default.isExecutableFile(atPath: TestEnvironment.tansu) else {
             throw TestEnvironment.Failure(
-                description: "no Tansu broker at \(tansu): run scripts/install-deps.sh (or set TANSU_BIN)")
+                description:
+                    "no Tansu broker at \(TestEnvironment.tansu): run scripts/install-deps.sh (or set TANSU_BIN)")
         }
-        port = try Self.freePort()
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("feedback-test-broker-\(port).log").path
+        self.port = try port ?? SupervisedProcess.freePort()
+        self.storage = storage
+        if startNow { try start() }
+    }
+
+    deinit { process?.kill() }
+
+    func start() throws {
         let url = "tcp://127.0.0.1:\(port)"
-        let script = """
-            "$0" broker --listener-url \(url) --advertised-listener-url \(url) --storage-engine memory://tansu/ \
-              >\(log) 2>&1 &
-            pid=$!
-            read _ignored
-            kill -9 $pid 2>/dev/null
-            """
-        watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watchdog.arguments = ["-c", script, tansu]
-        lifeline = Pipe()
-        watchdog.standardInput = lifeline
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        try watchdog.run()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !Self.isListening(port) {
-            if ContinuousClock.now > deadline {
-                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                throw TestEnvironment.Failure(description: "the test broker did not listen on \(address): \(text)")
-            }
-            usleep(20_000)
+        var arguments = ["broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine"]
+        var environment: [String: String] = [:]
+        switch storage {
+        case .memory:
+            arguments.append("memory://tansu/")
+        case .s3(let store):
+            arguments.append("s3://\(store.bucket)/")
+            environment = store.clientEnvironment
         }
+        process = try SupervisedProcess(
+            name: "broker", executable: TestEnvironment.tansu, arguments: arguments, port: port,
+            environment: environment)
+    }
+
+    /// SIGKILLs the broker.
+    func kill() {
+        process?.kill()
+        process = nil
     }
 
     /// Creates a topic with `partitions` partitions and returns its name (unique per call).
@@ -62,35 +67,33 @@ final class TestBroker: @unchecked Sendable {
             ["topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://\(address)"])
         return name
     }
+}
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw TestEnvironment.Failure(description: "cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+/// An S3-compatible object store (moto, from PyPI) with one bucket, so that Tansu's data survives restarts.
+final class ObjectStore: Sendable {
+    let port: Int
+    let bucket = "tansu"
+    private let process: SupervisedProcess
+
+    var clientEnvironment: [String: String] {
+        [
+            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT": "http://127.0.0.1:\(port)", "AWS_ALLOW_HTTP": "true",
+        ]
     }
 
-    static func isListening(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+    init() throws {
+        port = try SupervisedProcess.freePort()
+        process = try SupervisedProcess(
+            name: "moto", executable: "/usr/bin/env",
+            arguments: ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], port: port)
+        try TestEnvironment.run(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import urllib.request; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:\(port)/\(bucket)', method='PUT'))",
+            ])
     }
+
+    deinit { process.kill() }
 }
