@@ -120,7 +120,7 @@ public final class KafkaTransport: DurableTransport {
             throw .invalidConfiguration("durable mode needs a spool: pass a SpoolConfiguration to KafkaTransport")
         }
         do {
-            try spool.append(events.map { LogEntry(key: $0.key, payload: $0.payload) })
+            try spool.append(events)
         } catch {
             throw .storage(error.message)
         }

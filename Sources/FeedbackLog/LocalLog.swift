@@ -1,4 +1,5 @@
 import CSQLite
+import Feedback
 import Foundation
 import Synchronization
 
@@ -199,16 +200,10 @@ public final class LocalLog: @unchecked Sendable {
     }
 }
 
-/// One event to append: its partition key (if any) and its payload.
-public struct LogEntry: Sendable, Hashable {
-    public var key: [UInt8]?
-    public var payload: [UInt8]
+/// One event to append: its partition key (if any) and its payload — the collector's encoded event.
+public typealias LogEntry = EncodedEvent
 
-    public init(key: [UInt8]?, payload: [UInt8]) {
-        self.key = key
-        self.payload = payload
-    }
-
+extension EncodedEvent {
     var size: Int { payload.count + (key?.count ?? 0) }
 }
 

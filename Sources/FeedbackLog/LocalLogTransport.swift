@@ -59,7 +59,7 @@ public final class LocalLogTransport: DurableTransport {
         commitLock.lock()
         defer { commitLock.unlock() }
         do {
-            try log.append(events.map { LogEntry(key: $0.key, payload: $0.payload) })
+            try log.append(events)
         } catch {
             throw .storage(error.message)
         }
