@@ -6,4 +6,11 @@ source "$(dirname "$0")/env.sh"
 cd "$FEEDBACK_ROOT"
 bash scripts/install-deps.sh
 swift build --build-tests
-swift test --skip-build "$@"
+if (($#)); then
+  swift test --skip-build "$@"
+else
+  # The fault tests run alone after the rest: they kill and restart brokers and measure memory, and
+  # should not share the two cores with the parallel suites.
+  swift test --skip-build --skip FaultTests
+  swift test --skip-build --filter FaultTests
+fi

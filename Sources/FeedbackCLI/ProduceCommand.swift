@@ -21,7 +21,7 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Number of events.")
     var count: Int = 1000
 
-    @Option(help: "Events per second (0: as fast as the collector takes them).")
+    @Option(help: "Events per second (0: as fast as the collector takes them). Lags rather than overflow the buffer.")
     var rate: Double = 0
 
     @Option(help: "Distinct users in the synthetic events.")
@@ -105,9 +105,13 @@ final class Recorder: Service, @unchecked Sendable {
             if rate > 0 {
                 let due = start + .seconds(Double(index) / rate)
                 if due > ContinuousClock.now { try? await Task.sleep(until: due, clock: .continuous) }
-            } else if index % 256 == 0 {
-                // A load generator should measure throughput, not overflow its own buffer: wait for room.
-                while collector.bufferedEvents > capacity / 2 { try? await Task.sleep(for: .microseconds(200)) }
+            }
+            if index % 256 == 0 {
+                // A load generator should measure the collector, not overflow its own buffer: when the sender
+                // falls behind (a starved CPU, a full librdkafka queue) it waits for room, lagging the rate.
+                while collector.bufferedEvents > capacity / 2, !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: .microseconds(200))
+                }
             }
             try? collector.record(generator.event(first + index))
             if progressEvery > 0, (index + 1) % progressEvery == 0 {
