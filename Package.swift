@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "FeedbackKafka", targets: ["FeedbackKafka"]),
         .library(name: "FeedbackLog", targets: ["FeedbackLog"]),
         .executable(name: "feedback", targets: ["FeedbackCLI"]),
+        .executable(name: "feedback-hook-bench", targets: ["HookBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
     ],
     targets: [
         // The only place that sees librdkafka's C API.
@@ -65,12 +67,30 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // Benchmarks (feedback bench): a local broker, kcat as the peer, throughput/latency/outage/replay.
+        .target(
+            name: "FeedbackBench",
+            dependencies: [
+                "Feedback", "FeedbackKafka", "FeedbackLog", "Pipeline",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // The FeedbackHook cost benchmark, a separate binary so that its malloc counter (an interposer)
+        // never sits in the production `feedback` binary.
+        .executableTarget(
+            name: "HookBench",
+            dependencies: [
+                "Feedback", "Pipeline",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ]
+        ),
         // Demo recommender: recall, rank, truncate nodes and simulated users.
         .target(name: "DemoRecommender", dependencies: ["Pipeline"]),
         .executableTarget(
             name: "FeedbackCLI",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "DemoRecommender", "Pipeline",
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "DemoRecommender", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,7 +104,9 @@ let package = Package(
             linkerSettings: depsRPath),
         .testTarget(
             name: "KafkaIntegrationTests",
-            dependencies: ["Feedback", "FeedbackKafka", "FeedbackLog", "Kafka", "Pipeline", "DemoRecommender"],
+            dependencies: [
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "Kafka", "Pipeline", "DemoRecommender",
+            ],
             linkerSettings: depsRPath
         ),
     ],

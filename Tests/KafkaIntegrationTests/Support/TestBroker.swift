@@ -1,3 +1,4 @@
+import FeedbackBench
 import Foundation
 
 /// A real Kafka-compatible broker (Tansu) on a 127.0.0.1 port, for the tests: in memory (fast, loses
@@ -50,7 +51,7 @@ final class TestBroker: @unchecked Sendable {
         }
         process = try SupervisedProcess(
             name: "broker", executable: TestEnvironment.tansu, arguments: arguments, port: port,
-            environment: environment)
+            environment: TestEnvironment.childEnvironment.merging(environment) { $1 })
     }
 
     /// SIGKILLs the broker.

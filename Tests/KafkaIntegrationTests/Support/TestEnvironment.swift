@@ -1,3 +1,4 @@
+import FeedbackBench
 import Foundation
 
 /// Where the project's downloaded tools live (scripts/install-deps.sh puts them in .deps/).
@@ -26,9 +27,7 @@ enum TestEnvironment {
         return environment
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
+    typealias Failure = ProcessFailure
 
     /// Runs a command to completion and returns its standard output; throws with its stderr on failure.
     @discardableResult

@@ -1,19 +1,19 @@
 import Foundation
 
-/// A background server (broker, object store) for tests, supervised by a tiny shell watchdog that reads
+/// A background server (broker, object store) for tests and benchmarks, supervised by a tiny shell watchdog that reads
 /// our pipe: when the test process exits — even when it is killed — or when `kill()` closes the pipe,
 /// the watchdog SIGKILLs the server (some servers ignore an inherited SIGTERM). Nothing outlives a test run.
-final class SupervisedProcess: @unchecked Sendable {
+public final class SupervisedProcess: @unchecked Sendable {
     // @unchecked Sendable: the fields are immutable after init; kill() is idempotent through FileHandle.
-    let port: Int
-    let logPath: String
+    public let port: Int
+    public let logPath: String
     private let watchdog: Process
     private let lifeline: Pipe
 
     /// Starts `executable arguments...` with `environment` additions and waits until it listens on `port`.
-    init(name: String, executable: String, arguments: [String], port: Int, environment: [String: String] = [:])
-        throws
-    {
+    public init(
+        name: String, executable: String, arguments: [String], port: Int, environment: [String: String] = [:]
+    ) throws {
         self.port = port
         logPath =
             FileManager.default.temporaryDirectory.appendingPathComponent("feedback-test-\(name)-\(port).log").path
@@ -27,7 +27,7 @@ final class SupervisedProcess: @unchecked Sendable {
         watchdog = Process()
         watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
         watchdog.arguments = ["-c", script]
-        watchdog.environment = TestEnvironment.childEnvironment.merging(environment) { $1 }
+        watchdog.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         lifeline = Pipe()
         watchdog.standardInput = lifeline
         watchdog.standardOutput = FileHandle.nullDevice
@@ -37,7 +37,7 @@ final class SupervisedProcess: @unchecked Sendable {
         while !Self.isListening(port) {
             if ContinuousClock.now > deadline || !watchdog.isRunning {
                 let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-                throw TestEnvironment.Failure(
+                throw ProcessFailure(
                     description: "\(name) did not listen on 127.0.0.1:\(port): \(log.suffix(2000))")
             }
             usleep(20_000)
@@ -45,14 +45,14 @@ final class SupervisedProcess: @unchecked Sendable {
     }
 
     /// SIGKILLs the server and waits until its port is closed.
-    func kill() {
+    public func kill() {
         try? lifeline.fileHandleForWriting.close()
         watchdog.waitUntilExit()
         let deadline = ContinuousClock.now + .seconds(5)
         while Self.isListening(port), ContinuousClock.now < deadline { usleep(20_000) }
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -64,11 +64,11 @@ final class SupervisedProcess: @unchecked Sendable {
                 bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        guard bound else { throw TestEnvironment.Failure(description: "cannot find a free port") }
+        guard bound else { throw ProcessFailure(description: "cannot find a free port") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func isListening(_ port: Int) -> Bool {
+    public static func isListening(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -81,4 +81,10 @@ final class SupervisedProcess: @unchecked Sendable {
             }
         }
     }
+}
+
+/// A helper process that failed to start or to finish; the text says what happened.
+public struct ProcessFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }

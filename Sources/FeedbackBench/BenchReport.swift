@@ -1,0 +1,52 @@
+/// Everything `feedback bench` measured, as printed with `--json`.
+public struct BenchReport: Codable, Sendable {
+    public struct Throughput: Codable, Sendable {
+        /// Our acknowledged events per second (record → acked, JSON encoding included).
+        public var ours: Double
+        /// kcat's events per second producing the same pre-encoded events with the same settings.
+        public var kcat: Double
+        public var ratio: Double
+
+        public init(ours: Double, kcat: Double, ratio: Double) {
+            self.ours = ours
+            self.kcat = kcat
+            self.ratio = ratio
+        }
+    }
+
+    public struct Hook: Codable, Sendable {
+        public var p50_us: Double
+        public var p99_us: Double
+        public var p999_us: Double
+        public var allocs_per_event: Double
+    }
+
+    public struct Outage: Codable, Sendable {
+        public var peak_rss_mib: Double
+        public var cap_mib: Double
+        public var seconds_down: Double
+        public var events_per_second: Double
+        public var spooled: Int
+    }
+
+    public struct Replay: Codable, Sendable {
+        public var events_per_second: Double
+        public var events: Int
+    }
+
+    public struct Latency: Codable, Sendable {
+        public var rate: Double
+        public var p50_ms: Double
+        public var p99_ms: Double
+        public var samples: Int
+    }
+
+    public var events: Int
+    public var throughput: [String: Throughput] = [:]
+    public var hook: Hook?
+    public var outage: Outage?
+    public var replay: Replay?
+    public var latency: Latency?
+
+    public init(events: Int) { self.events = events }
+}

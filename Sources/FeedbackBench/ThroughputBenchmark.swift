@@ -1,0 +1,101 @@
+import Feedback
+import FeedbackKafka
+import Foundation
+
+/// Acknowledged events per second for N seed-format events, ours beside kcat with the same settings.
+public struct ThroughputBenchmark: Sendable {
+    public struct Setting: Sendable {
+        public var name: String
+        public var compression: KafkaConfiguration.Compression
+        public var idempotent: Bool
+
+        public static let all: [Setting] = [
+            .init(name: "none", compression: .none, idempotent: false),
+            .init(name: "lz4", compression: .lz4, idempotent: false),
+            .init(name: "zstd", compression: .zstd, idempotent: false),
+            .init(name: "idempotent_zstd", compression: .zstd, idempotent: true),
+        ]
+    }
+
+    public let events: Int
+    public let batchSize: Int
+    public let lingerMs: Int
+
+    public init(events: Int, batchSize: Int = 10_000, lingerMs: Int = 5) {
+        self.events = events
+        self.batchSize = batchSize
+        self.lingerMs = lingerMs
+    }
+
+    /// The producer settings both sides use.
+    func properties(_ setting: Setting) -> [String: String] {
+        [
+            "linger.ms": String(lingerMs), "batch.num.messages": String(batchSize),
+            "compression.codec": setting.compression.rawValue, "acks": setting.idempotent ? "-1" : "1",
+            "enable.idempotence": setting.idempotent ? "true" : "false",
+        ]
+    }
+
+    /// Ours: the full path — FeedbackEvent → collector → JSON → librdkafka → acknowledged.
+    public func runOurs(_ setting: Setting, broker: String, topic: String) async throws -> Double {
+        var configuration = KafkaConfiguration(brokers: [broker], topic: topic)
+        configuration.compression = setting.compression
+        configuration.idempotent = setting.idempotent
+        configuration.requiredAcks = setting.idempotent ? -1 : 1
+        configuration.batchSize = batchSize
+        configuration.flushInterval = .milliseconds(lingerMs)
+        let capacity = 200_000
+        let collector = try FeedbackCollector.kafka(configuration, collector: .init(capacity: capacity))
+        let start = ContinuousClock.now
+        for index in 0..<events {
+            if index & 1023 == 0 {
+                while collector.bufferedEvents > capacity / 2 { try await Task.sleep(for: .microseconds(100)) }
+            }
+            try? collector.record(BenchEvents.event(index))
+        }
+        _ = await collector.flush(timeout: .seconds(120))
+        let seconds = (ContinuousClock.now - start).seconds
+        let statistics = await collector.shutdown()
+        guard statistics.delivered == events else {
+            throw ProcessFailure(description: "throughput \(setting.name): only \(statistics) delivered")
+        }
+        return Double(events) / seconds
+    }
+
+    /// Writes the same events, pre-encoded, as kcat input lines `key<TAB>json`.
+    public func writeKcatInput(to path: String) throws {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(1 << 20)
+        for index in 0..<events {
+            let event = BenchEvents.event(index)
+            chunk.append(contentsOf: (event.partitionKey ?? "").utf8)
+            chunk.append(UInt8(ascii: "\t"))
+            chunk.append(contentsOf: event.jsonBytes())
+            chunk.append(UInt8(ascii: "\n"))
+            if chunk.count > 1 << 20 {
+                try handle.write(contentsOf: chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        try handle.write(contentsOf: chunk)
+    }
+
+    /// kcat producing the pre-encoded file with the same settings (it exits once everything is acknowledged).
+    public func runKcat(_ setting: Setting, kcat: String, input: String, broker: String, topic: String) throws -> Double {
+        var arguments = ["-P", "-b", broker, "-t", topic, "-K", "\t", "-l", input]
+        for (key, value) in properties(setting).sorted(by: { $0.key < $1.key }) { arguments += ["-X", "\(key)=\(value)"] }
+        let start = ContinuousClock.now
+        try Shell.run(kcat, arguments)
+        return Double(events) / (ContinuousClock.now - start).seconds
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+}

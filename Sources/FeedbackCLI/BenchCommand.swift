@@ -1,0 +1,141 @@
+import ArgumentParser
+import FeedbackBench
+import Foundation
+import Metrics
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the collector beside kcat: throughput, hook cost, outage memory, replay, latency.",
+        discussion: """
+            Starts its own broker (Tansu, in memory, 127.0.0.1). Build with -c release first. --quick runs a
+            tiny version of every benchmark (CI uses it so the command never rots).
+            """)
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    @Flag(help: "A tiny run of every benchmark (seconds, not minutes).")
+    var quick = false
+
+    @Option(help: "Events per throughput run.")
+    var events: Int = 1_000_000
+
+    @Option(help: "Which benchmarks: throughput,hook,outage,latency (comma-separated).")
+    var only: String = "throughput,hook,outage,latency"
+
+    @Option(help: "The Tansu broker binary.")
+    var tansu: String = ProcessInfo.processInfo.environment["TANSU_BIN"] ?? ".deps/bin/tansu"
+
+    func run() async throws {
+        let samples = LatencySamples()
+        MetricsSystem.bootstrap(samples)
+        let selected = Set(only.split(separator: ",").map(String.init))
+        let count = quick ? 20_000 : events
+        var report = BenchReport(events: count)
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let directory = executable.deletingLastPathComponent()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("feedback-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+
+        if selected.contains("throughput") {
+            guard let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile) else {
+                throw ValidationError("kcat is not installed: run scripts/install-deps.sh")
+            }
+            let benchmark = ThroughputBenchmark(events: count)
+            let input = work + "/kcat-input.txt"
+            try benchmark.writeKcatInput(to: input)
+            for setting in ThroughputBenchmark.Setting.all {
+                // A fresh broker per setting: the in-memory broker keeps everything it is sent.
+                let broker = try LocalBroker(tansu: tansu)
+                try broker.createTopic("ours")
+                try broker.createTopic("kcat")
+                let kcatRate = try benchmark.runKcat(setting, kcat: kcat, input: input, broker: broker.address, topic: "kcat")
+                let ours = try await benchmark.runOurs(setting, broker: broker.address, topic: "ours")
+                report.throughput[setting.name] = .init(ours: ours, kcat: kcatRate, ratio: ours / kcatRate)
+                broker.stop()
+                progress("throughput \(setting.name): ours \(Int(ours))/s, kcat \(Int(kcatRate))/s")
+            }
+        }
+        if selected.contains("hook") {
+            let helper = directory.appendingPathComponent("feedback-hook-bench").path
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: helper)
+            process.arguments = [quick ? "500" : "20000"]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            report.hook = try JSONDecoder().decode(BenchReport.Hook.self, from: data)
+            progress("hook: p99 \(report.hook!.p99_us) µs")
+        }
+        if selected.contains("outage") {
+            let broker = try LocalBroker(tansu: tansu, startNow: false)
+            let benchmark = OutageBenchmark(secondsDown: quick ? 3 : 30, rate: quick ? 5_000 : 50_000)
+            let (outage, replay) = try await benchmark.run(feedback: executable.path, broker: broker, directory: work)
+            report.outage = outage
+            report.replay = replay
+            broker.stop()
+            progress("outage: peak \(outage.peak_rss_mib) MiB; replay \(Int(replay.events_per_second))/s")
+        }
+        if selected.contains("latency") {
+            let broker = try LocalBroker(tansu: tansu)
+            try broker.createTopic("latency")
+            report.latency = try await LatencyBenchmark(rate: 10_000, seconds: quick ? 1 : 10)
+                .run(broker: broker.address, topic: "latency", samples: samples)
+            broker.stop()
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(BenchTable.render(report))
+        }
+    }
+
+    private func progress(_ text: String) {
+        FileHandle.standardError.write(Data("bench: \(text)\n".utf8))
+    }
+}
+
+/// The human-readable table of a bench report, with each target and whether it holds.
+enum BenchTable {
+    static func render(_ report: BenchReport) -> String {
+        var lines = ["benchmark                  ours            peer (kcat)     ratio   target"]
+        func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
+        func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+        for name in ["none", "lz4", "zstd", "idempotent_zstd"] {
+            guard let row = report.throughput[name] else { continue }
+            lines.append(
+                pad("throughput \(name)", 27) + pad("\(f(row.ours))/s", 16) + pad("\(f(row.kcat))/s", 16)
+                    + pad(f(row.ratio, 2), 8) + (row.ratio >= 1 ? "≥ 1.0 ok" : "≥ 1.0 MISSED"))
+        }
+        if let hook = report.hook {
+            lines.append(
+                pad("hook p50/p99/p999 (100)", 27) + pad("\(f(hook.p50_us, 1))/\(f(hook.p99_us, 1))/\(f(hook.p999_us, 1)) µs", 40)
+                    + (hook.p99_us <= 20 ? "p99 ≤ 20 µs ok" : "p99 ≤ 20 µs MISSED"))
+            lines.append(
+                pad("hook allocations/event", 27) + pad(f(hook.allocs_per_event, 3), 40)
+                    + (hook.allocs_per_event <= 1 ? "≤ 1 ok" : "≤ 1 MISSED"))
+        }
+        if let outage = report.outage {
+            lines.append(
+                pad("outage peak RSS", 27) + pad("\(f(outage.peak_rss_mib, 1)) MiB (cap \(f(outage.cap_mib)))", 40)
+                    + (outage.peak_rss_mib <= outage.cap_mib ? "≤ cap ok" : "≤ cap MISSED"))
+        }
+        if let replay = report.replay {
+            lines.append(
+                pad("replay from spool", 27) + pad("\(f(replay.events_per_second))/s", 40)
+                    + (replay.events_per_second >= 200_000 ? "≥ 200k/s ok" : "≥ 200k/s MISSED"))
+        }
+        if let latency = report.latency {
+            lines.append(
+                pad("latency p50/p99 @10k/s", 27) + pad("\(f(latency.p50_ms, 2))/\(f(latency.p99_ms, 2)) ms", 40)
+                    + (latency.p99_ms <= 50 ? "p99 ≤ 50 ms ok" : "p99 ≤ 50 ms MISSED"))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

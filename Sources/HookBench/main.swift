@@ -1,0 +1,85 @@
+// feedback-hook-bench: what FeedbackHook costs the recommend path for a 100-item response.
+// Prints one JSON line {"p50_us","p99_us","p999_us","allocs_per_event"}. Run by `feedback bench`.
+import Feedback
+import Foundation
+import Logging
+import MallocInterposerSwift
+import Pipeline
+import Synchronization
+
+/// Accepts and forgets events (timing phase), or refuses them (allocation phase: the sender then waits
+/// and allocates nothing, so the counter sees the caller alone).
+final class NullTransport: FeedbackTransport {
+    let accepting: Bool
+    let tracker = Mutex<DeliveryTracker?>(nil)
+    init(accepting: Bool) { self.accepting = accepting }
+    var name: String { "null" }
+    func start(tracker: DeliveryTracker) { self.tracker.withLock { $0 = tracker } }
+    func send(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, token: UInt) -> TransportSendResult {
+        guard accepting else { return .busy }
+        tracker.withLock { $0 }?.delivered(count: 1)
+        return .accepted
+    }
+    func flush(timeout: Duration) -> Bool { true }
+    func close() {}
+}
+
+let calls = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20_000
+let items = (0..<100).map { index in
+    Item(
+        id: "item_\(index)", score: 1 - Double(index) / 100,
+        labels: [
+            "recall_source": Label(value: index % 3 == 0 ? "hot|ann" : "personal", source: "recall.merge"),
+            "recall_type": Label(value: "hot", source: "recall.hot"),
+        ])
+}
+let contexts = (0..<64).map { RecommendContext(userID: "user_\($0)", deviceID: "device_\($0)", scene: "feed") }
+
+/// Calls the hook `calls` times from a task on the global executor — where a service's pipeline runs — so
+/// that no actor hop is measured, and returns each call's nanoseconds, sorted.
+func measure(_ hook: FeedbackHook, calls: Int) async -> [UInt64] {
+    var nanos: [UInt64] = []
+    nanos.reserveCapacity(calls)
+    for call in 0..<calls {
+        let context = contexts[call % contexts.count]
+        let start = DispatchTime.now().uptimeNanoseconds
+        await hook.runDidFinish(context, items: items, error: nil)
+        nanos.append(DispatchTime.now().uptimeNanoseconds - start)
+        if call % 1000 == 999 { while hook.collector.bufferedEvents > 500_000 { usleep(100) } }
+    }
+    return nanos.sorted()
+}
+
+// Timing: the real sender running beside the caller, as in a service.
+let timed = try FeedbackCollector(transport: NullTransport(accepting: true), configuration: .init(capacity: 1_000_000))
+let timedHook = FeedbackHook(collector: timed)
+let sorted = await Task.detached { await measure(timedHook, calls: calls) }.value
+await timed.shutdown()
+@Sendable func percentile(_ p: Double) -> Double {
+    Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
+}
+
+// Allocations on the caller's side: the sender is held, so every counted malloc is the caller's.
+let allocationCalls = min(calls, 5_000)
+var quiet = Logger(label: "hook-bench")
+quiet.logLevel = .critical  // the held events are dropped at the end on purpose
+let held = try FeedbackCollector(
+    transport: NullTransport(accepting: false),
+    configuration: .init(capacity: allocationCalls * 100 + 100, logger: quiet))
+let heldHook = FeedbackHook(collector: held)
+await heldHook.runDidFinish(contexts[0], items: items, error: nil)  // warm up
+usleep(10_000)
+let mallocs = await Task.detached {
+    MallocInterposerSwift.initialize()
+    MallocInterposerSwift.hook()
+    for call in 0..<allocationCalls {
+        await heldHook.runDidFinish(contexts[call % contexts.count], items: items, error: nil)
+    }
+    MallocInterposerSwift.unhook()
+    return MallocInterposerSwift.getStatistics().mallocCount
+}.value
+_ = await held.shutdown(timeout: .milliseconds(10))
+
+print(
+    #"{"p50_us":\#(percentile(0.5)),"p99_us":\#(percentile(0.99)),"p999_us":\#(percentile(0.999)),"allocs_per_event":\#(Double(mallocs) / Double(allocationCalls * 100)),"calls":\#(calls)}"#
+)
