@@ -23,6 +23,8 @@ public struct LatencyBenchmark: Sendable {
         let count = Int(rate * seconds)
         let start = ContinuousClock.now
         samples.reset()
+        samples.recording.store(true, ordering: .releasing)
+        defer { samples.recording.store(false, ordering: .releasing) }
         for index in 0..<count {
             let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
             if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
@@ -42,6 +44,8 @@ public struct LatencyBenchmark: Sendable {
 /// bootstrapped by `feedback bench`.
 public final class LatencySamples: MetricsFactory, Sendable {
     private let values = Mutex<[Int64]>([])
+    /// Only the latency benchmark's deliveries are kept (not the throughput runs' millions).
+    let recording = Atomic<Bool>(false)
     public init() {}
 
     func reset() { values.withLock { $0.removeAll(keepingCapacity: true) } }
@@ -64,6 +68,9 @@ public final class LatencySamples: MetricsFactory, Sendable {
     private final class Handler: TimerHandler, Sendable {
         let samples: LatencySamples
         init(samples: LatencySamples) { self.samples = samples }
-        func recordNanoseconds(_ duration: Int64) { samples.values.withLock { $0.append(duration) } }
+        func recordNanoseconds(_ duration: Int64) {
+            guard samples.recording.load(ordering: .relaxed) else { return }
+            samples.values.withLock { $0.append(duration) }
+        }
     }
 }

@@ -24,6 +24,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Which benchmarks: throughput,hook,outage,latency (comma-separated).")
     var only: String = "throughput,hook,outage,latency"
 
+    @Option(help: "Throughput settings to run: none,lz4,zstd,idempotent_zstd (comma-separated).")
+    var settings: String = "none,lz4,zstd,idempotent_zstd"
+
     @Option(help: "The Tansu broker binary.")
     var tansu: String = ProcessInfo.processInfo.environment["TANSU_BIN"] ?? ".deps/bin/tansu"
 
@@ -46,7 +49,8 @@ struct BenchCommand: AsyncParsableCommand {
             let benchmark = ThroughputBenchmark(events: count)
             let input = work + "/kcat-input.txt"
             try benchmark.writeKcatInput(to: input)
-            for setting in ThroughputBenchmark.Setting.all {
+            let names = Set(settings.split(separator: ",").map(String.init))
+            for setting in ThroughputBenchmark.Setting.all where names.contains(setting.name) {
                 // A fresh broker per setting: the in-memory broker keeps everything it is sent.
                 let broker = try LocalBroker(tansu: tansu)
                 try broker.createTopic("ours")

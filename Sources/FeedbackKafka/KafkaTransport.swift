@@ -79,7 +79,7 @@ public final class KafkaTransport: DurableTransport {
     public var brokersDown: Bool { state.brokersDown.load(ordering: .relaxed) }
 
     public func start(tracker: DeliveryTracker) {
-        state.tracker.withLock { $0 = tracker }
+        _ = state.trackerReference.storeIfNil(tracker)
         replayer?.start()
     }
 
@@ -124,7 +124,7 @@ public final class KafkaTransport: DurableTransport {
         } catch {
             throw .storage(error.message)
         }
-        state.tracker.withLock { $0 }?.spooled(count: events.count)
+        state.tracker?.spooled(count: events.count)
         replayer?.wake()
     }
 
@@ -142,7 +142,9 @@ public final class KafkaTransport: DurableTransport {
 final class TransportState: Sendable {
     let spool: LocalLog?
     let log: RateLimitedLogger
-    let tracker = Mutex<DeliveryTracker?>(nil)
+    /// Set once by `start`, read on every delivery report (lock-free).
+    let trackerReference = AtomicLazyReference<DeliveryTracker>()
+    var tracker: DeliveryTracker? { trackerReference.load() }
     let replayer = Mutex<SpoolReplayer?>(nil)
     let brokersDown = Atomic<Bool>(false)
     private let spoolBuffer = Mutex<[LogEntry]>([])
@@ -158,7 +160,7 @@ final class TransportState: Sendable {
             replayer.withLock { $0 }?.delivered(report)
             return
         }
-        guard let tracker = tracker.withLock({ $0 }) else { return }
+        guard let tracker else { return }
         guard let error = report.error else {
             if brokersDown.load(ordering: .relaxed) { brokersDown.store(false, ordering: .relaxed) }
             tracker.delivered(token: report.token)
@@ -204,7 +206,7 @@ final class TransportState: Sendable {
                 return buffer
             }
             guard !entries.isEmpty else { return }
-            let tracker = self.tracker.withLock { $0 }
+            let tracker = self.tracker
             do {
                 try spool.append(entries)
                 tracker?.spooled(count: entries.count)
@@ -217,7 +219,7 @@ final class TransportState: Sendable {
     }
 
     func updateGauges() {
-        guard let spool, let tracker = tracker.withLock({ $0 }), let statistics = try? spool.statistics() else {
+        guard let spool, let tracker, let statistics = try? spool.statistics() else {
             return
         }
         tracker.spoolEventsGauge.record(statistics.records)

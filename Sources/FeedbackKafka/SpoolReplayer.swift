@@ -87,7 +87,7 @@ final class SpoolReplayer: @unchecked Sendable {
             }
             if replay(records) {
                 try? spool.acknowledge(through: records.last!.offset)
-                state.tracker.withLock { $0 }?.replayed(count: records.count)
+                state.tracker?.replayed(count: records.count)
             } else if !isStopping {
                 state.markDown(
                     because: KafkaError(code: -1, name: "_REPLAY_FAILED", message: "a replayed batch failed"))

@@ -179,7 +179,7 @@ final class CollectorCore: @unchecked Sendable {
         }
         var key = event.partitionKey
         while true {
-            let result: TransportSendResult = encoder.writer.bytes.withUnsafeBytes { payload in
+            let result: TransportSendResult = encoder.writer.withBytes { payload in
                 if key != nil {
                     return key!.withUTF8 {
                         transport.send(key: UnsafeRawBufferPointer($0), payload: payload, token: UInt(enqueuedNanos))

@@ -79,7 +79,7 @@ final class DurableWriter: @unchecked Sendable {
 
 /// Encodes events into reusable storage, assigning event ids from its generator.
 struct EventEncoder<Generator: RandomNumberGenerator> {
-    var writer = JSONWriter(capacity: 4096)
+    let writer = JSONWriter(capacity: 4096)
     var generator: Generator
 
     init(generator: Generator) {
@@ -90,7 +90,7 @@ struct EventEncoder<Generator: RandomNumberGenerator> {
     mutating func encodeInPlace(_ event: FeedbackEvent) -> Int {
         writer.reset()
         writer.event(event, generator: &generator)
-        return writer.bytes.count
+        return writer.count
     }
 
     mutating func encode(_ event: FeedbackEvent) -> [UInt8] {

@@ -7,7 +7,7 @@ extension FeedbackEvent {
     /// let json = String(decoding: event.jsonBytes(), as: UTF8.self)
     /// ```
     public func jsonBytes() -> [UInt8] {
-        var writer = JSONWriter(capacity: 256)
+        let writer = JSONWriter(capacity: 512)
         var generator = SystemRandomNumberGenerator()
         writer.event(self, generator: &generator)
         return writer.bytes
@@ -16,7 +16,7 @@ extension FeedbackEvent {
 
 extension JSONWriter {
     /// Writes `event`: the seed's fields in the seed's order, then ours. Map keys are sorted, like Go's.
-    mutating func event(_ event: FeedbackEvent, generator: inout some RandomNumberGenerator) {
+    func event(_ event: FeedbackEvent, generator: inout some RandomNumberGenerator) {
         raw("{\"user_id\":")
         string(event.userID)
         raw(",\"item_id\":")
@@ -31,26 +31,19 @@ extension JSONWriter {
         int(Int64(event.position))
         raw(",\"score\":")
         double(event.score)
-        raw(",\"labels\":{")
-        var first = true
-        for key in event.labels.keys.sorted() {
-            if !first { byte(UInt8(ascii: ",")) }
-            first = false
-            string(key)
-            byte(UInt8(ascii: ":"))
-            string(event.labels[key]!)
-        }
-        raw("},\"extras\":")
+        raw(",\"labels\":")
+        labels(event.labels)
+        raw(",\"extras\":")
         object(event.extras)
         raw(",\"event_id\":")
         if let id = event.eventID {
             string(id)
         } else {
             byte(UInt8(ascii: "\""))
-            let start = bytes.count
-            bytes.append(contentsOf: repeatElement(0, count: 36))
-            TimeOrderedID.write(milliseconds: event.timestampMs, using: &generator) { index, value in
-                bytes[start + index] = value
+            fill(36) { out in
+                TimeOrderedID.write(milliseconds: event.timestampMs, using: &generator) { index, value in
+                    out[index] = value
+                }
             }
             byte(UInt8(ascii: "\""))
         }
@@ -65,20 +58,51 @@ extension JSONWriter {
         byte(UInt8(ascii: "}"))
     }
 
-    mutating func object(_ object: [String: AttributeValue]) {
+    /// Labels with sorted keys, like Go; the usual zero to two labels are written without allocating.
+    func labels(_ labels: [String: String]) {
         byte(UInt8(ascii: "{"))
-        var first = true
-        for key in object.keys.sorted() {
-            if !first { byte(UInt8(ascii: ",")) }
-            first = false
-            string(key)
-            byte(UInt8(ascii: ":"))
-            value(object[key]!)
+        switch labels.count {
+        case 0:
+            break
+        case 1:
+            let (key, value) = labels.first!
+            pair(key, value)
+        case 2:
+            let first = labels[labels.startIndex]
+            let second = labels[labels.index(after: labels.startIndex)]
+            let (low, high) = first.key < second.key ? (first, second) : (second, first)
+            pair(low.key, low.value)
+            byte(UInt8(ascii: ","))
+            pair(high.key, high.value)
+        default:
+            for (index, element) in labels.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { byte(UInt8(ascii: ",")) }
+                pair(element.key, element.value)
+            }
         }
         byte(UInt8(ascii: "}"))
     }
 
-    mutating func value(_ value: AttributeValue) {
+    private func pair(_ key: String, _ value: String) {
+        string(key)
+        byte(UInt8(ascii: ":"))
+        string(value)
+    }
+
+    func object(_ object: [String: AttributeValue]) {
+        byte(UInt8(ascii: "{"))
+        if !object.isEmpty {
+            for (index, element) in object.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { byte(UInt8(ascii: ",")) }
+                string(element.key)
+                byte(UInt8(ascii: ":"))
+                value(element.value)
+            }
+        }
+        byte(UInt8(ascii: "}"))
+    }
+
+    func value(_ value: AttributeValue) {
         switch value {
         case .null: raw("null")
         case .bool(let flag): flag ? raw("true") : raw("false")

@@ -3,97 +3,164 @@
 /// Hand-written rather than `JSONEncoder` because events are encoded on the hot path (a few hundred
 /// nanoseconds each) and because the output must match the seed's Go `encoding/json` byte for byte:
 /// its key order, its HTML-safe escaping of `<`, `>`, `&`, U+2028, U+2029, and its number formatting.
-struct JSONWriter {
-    var bytes: [UInt8] = []
+///
+/// Its storage is a raw, growable buffer rather than `[UInt8]`: an encoder appends dozens of small runs per
+/// event, and Array's per-append uniqueness and capacity checks were a fifth of the sender's time. One
+/// writer belongs to one thread (the collector's sender, or one encode call); it is never shared.
+final class JSONWriter {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
 
     init(capacity: Int = 1024) {
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(64, capacity)
+        base = .allocate(capacity: self.capacity)
     }
 
-    mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+    deinit { base.deallocate() }
 
-    mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    /// A copy of what was written.
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// What was written, valid until the next write.
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
-    mutating func byte(_ value: UInt8) { bytes.append(value) }
+    func reset() { count = 0 }
 
-    mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
+    @inline(__always) private func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(count + extra) }
+    }
+
+    private func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always) func append(_ run: UnsafeBufferPointer<UInt8>) {
+        guard let source = run.baseAddress, run.count > 0 else { return }
+        reserve(run.count)
+        (base + count).update(from: source, count: run.count)
+        count += run.count
+    }
+
+    func raw(_ text: StaticString) {
+        text.withUTF8Buffer { append($0) }
+    }
+
+    @inline(__always) func byte(_ value: UInt8) {
+        reserve(1)
+        base[count] = value
+        count += 1
+    }
+
+    /// Reserves `length` bytes and lets `fill` write them (index 0 ..< length); allocation-free.
+    func fill(_ length: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
+        reserve(length)
+        fill(base + count)
+        count += length
+    }
+
+    /// Bytes that need more than a copy: control characters, `"`, `\\`, Go's HTML-safe `<`, `>`, `&`, and
+    /// 0xE2, the lead byte of U+2028/U+2029 (checked further when met).
+    private static let special: [Bool] = (0...255).map { byte in
+        byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E || byte == 0x26 || byte == 0xE2
+    }
+
+    func string(_ value: String) {
+        byte(UInt8(ascii: "\""))
         var copy = value
         copy.withUTF8 { utf8 in
-            var runStart = 0
-            var index = 0
-            let count = utf8.count
-            while index < count {
-                let byte = utf8[index]
-                var escape: StaticString? = nil
-                var skip = 1
-                switch byte {
-                case UInt8(ascii: "\""): escape = "\\\""
-                case UInt8(ascii: "\\"): escape = "\\\\"
-                case 0x0A: escape = "\\n"
-                case 0x0D: escape = "\\r"
-                case 0x09: escape = "\\t"
-                case UInt8(ascii: "<"): escape = "\\u003c"
-                case UInt8(ascii: ">"): escape = "\\u003e"
-                case UInt8(ascii: "&"): escape = "\\u0026"
-                case 0xE2
-                where index + 2 < count && utf8[index + 1] == 0x80
-                    && (utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9):
-                    escape = utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
-                    skip = 3
-                default:
-                    if byte < 0x20 {
-                        bytes.append(contentsOf: utf8[runStart..<index])
+            Self.special.withUnsafeBufferPointer { special in
+                var runStart = 0
+                var index = 0
+                let count = utf8.count
+                while index < count {
+                    let byte = utf8[index]
+                    guard special[Int(byte)] else {
+                        index += 1
+                        continue
+                    }
+                    var escape: StaticString? = nil
+                    var skip = 1
+                    switch byte {
+                    case UInt8(ascii: "\""): escape = "\\\""
+                    case UInt8(ascii: "\\"): escape = "\\\\"
+                    case 0x0A: escape = "\\n"
+                    case 0x0D: escape = "\\r"
+                    case 0x09: escape = "\\t"
+                    case UInt8(ascii: "<"): escape = "\\u003c"
+                    case UInt8(ascii: ">"): escape = "\\u003e"
+                    case UInt8(ascii: "&"): escape = "\\u0026"
+                    case 0xE2:
+                        guard index + 2 < count, utf8[index + 1] == 0x80, utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9
+                        else {
+                            index += 1
+                            continue
+                        }
+                        escape = utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
+                        skip = 3
+                    default:
+                        append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                         controlEscape(byte)
                         index += 1
                         runStart = index
                         continue
                     }
-                }
-                if let escape {
-                    bytes.append(contentsOf: utf8[runStart..<index])
-                    raw(escape)
+                    append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                    raw(escape!)
                     index += skip
                     runStart = index
-                } else {
-                    index += 1
                 }
+                append(UnsafeBufferPointer(rebasing: utf8[runStart..<count]))
             }
-            bytes.append(contentsOf: utf8[runStart..<count])
         }
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
     }
 
-    private mutating func controlEscape(_ byte: UInt8) {
+    private func controlEscape(_ value: UInt8) {
         let hex: StaticString = "0123456789abcdef"
         raw("\\u00")
         hex.withUTF8Buffer {
-            bytes.append($0[Int(byte >> 4)])
-            bytes.append($0[Int(byte & 0xF)])
+            byte($0[Int(value >> 4)])
+            byte($0[Int(value & 0xF)])
         }
     }
 
-    mutating func int(_ value: Int64) {
+    func int(_ value: Int64) {
         if value == 0 {
-            bytes.append(UInt8(ascii: "0"))
+            byte(UInt8(ascii: "0"))
             return
         }
         var magnitude = value.magnitude
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        let start = bytes.count
-        while magnitude > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
+        var digits = 0
+        var probe = magnitude
+        while probe > 0 {
+            digits += 1
+            probe /= 10
         }
-        bytes[start...].reverse()
+        let sign = value < 0 ? 1 : 0
+        fill(digits + sign) { out in
+            if sign == 1 { out[0] = UInt8(ascii: "-") }
+            var position = digits + sign - 1
+            while magnitude > 0 {
+                out[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                position -= 1
+            }
+        }
     }
 
     /// Go's `encoding/json` float format: shortest round-trip digits, integers without ".0", exponent
     /// form below 1e-6 and from 1e21 with a two-digit minimum exponent dropped ("1e-07" -> "1e-7").
     /// Non-finite values have no JSON form: they are written as `null` (Go would fail the whole event).
-    mutating func double(_ value: Double) {
+    func double(_ value: Double) {
         guard value.isFinite else {
             raw("null")
             return
@@ -109,7 +176,7 @@ struct JSONWriter {
                 // Swift switches to exponent form earlier than Go; Go prints plain decimals in this range.
                 text = Self.plainDecimal(value)
             }
-            bytes.append(contentsOf: text.utf8)
+            ascii(text)
             return
         }
         // Exponent form: mantissa digits as Swift prints them, exponent without leading zeros.
@@ -127,7 +194,12 @@ struct JSONWriter {
             if digits.hasSuffix(".0") { digits.removeLast(2) }
             text = digits + "e" + sign + exponent
         }
-        bytes.append(contentsOf: text.utf8)
+        ascii(text)
+    }
+
+    private func ascii(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0) }
     }
 
     /// The shortest round-trip digits of `value`, written without an exponent.
