@@ -51,8 +51,12 @@ public final class LatencySamples: MetricsFactory, Sendable {
     func reset() { values.withLock { $0.removeAll(keepingCapacity: true) } }
     func sorted() -> [Int64] { values.withLock { $0.sorted() } }
 
-    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler { NOOPMetricsHandler.instance }
-    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        NOOPMetricsHandler.instance
+    }
+    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)])
+        -> any FloatingPointCounterHandler
+    {
         NOOPMetricsHandler.instance
     }
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {

@@ -10,7 +10,8 @@ public final class LocalBroker: @unchecked Sendable {
 
     public init(tansu: String, startNow: Bool = true) throws {
         guard FileManager.default.isExecutableFile(atPath: tansu) else {
-            throw ProcessFailure(description: "no Tansu broker at \(tansu): run scripts/install-deps.sh or pass --tansu")
+            throw ProcessFailure(
+                description: "no Tansu broker at \(tansu): run scripts/install-deps.sh or pass --tansu")
         }
         self.tansu = tansu
         port = try SupervisedProcess.freePort()
@@ -22,7 +23,8 @@ public final class LocalBroker: @unchecked Sendable {
         process = try SupervisedProcess(
             name: "bench-broker", executable: tansu,
             arguments: [
-                "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/",
+                "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine",
+                "memory://tansu/",
             ], port: port)
     }
 
@@ -33,7 +35,8 @@ public final class LocalBroker: @unchecked Sendable {
     }
 
     public func createTopic(_ name: String, partitions: Int = 4) throws {
-        try Shell.run(tansu, ["topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://\(address)"])
+        try Shell.run(
+            tansu, ["topic", "create", name, "--partitions", String(partitions), "--broker", "tcp://\(address)"])
     }
 
     deinit { stop() }
@@ -50,7 +53,9 @@ enum Shell {
         let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
-        if let stdin { process.standardInput = FileHandle(forReadingAtPath: stdin) } else {
+        if let stdin {
+            process.standardInput = FileHandle(forReadingAtPath: stdin)
+        } else {
             process.standardInput = FileHandle.nullDevice
         }
         try process.run()
@@ -59,7 +64,9 @@ enum Shell {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw ProcessFailure(
-                description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(errorText.suffix(1500))")
+                description:
+                    "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(errorText.suffix(1500))"
+            )
         }
         return String(decoding: data, as: UTF8.self)
     }

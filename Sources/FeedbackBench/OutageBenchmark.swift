@@ -44,7 +44,8 @@ public struct OutageBenchmark: Sendable {
         let report = output.fileHandleForReading.readDataToEndOfFile()
         child.waitUntilExit()
         let replaySeconds = (ContinuousClock.now - replayStart).seconds
-        let json = (try? JSONSerialization.jsonObject(with: report.split(separator: UInt8(ascii: "\n")).last ?? Data()))
+        let json =
+            (try? JSONSerialization.jsonObject(with: report.split(separator: UInt8(ascii: "\n")).last ?? Data()))
             as? [String: Int] ?? [:]
         guard child.terminationStatus == 0, json["dropped"] == 0 else {
             throw ProcessFailure(description: "outage: produce ended with \(child.terminationStatus): \(json)")

@@ -87,9 +87,12 @@ public struct ThroughputBenchmark: Sendable {
     }
 
     /// kcat producing the pre-encoded file with the same settings (it exits once everything is acknowledged).
-    public func runKcat(_ setting: Setting, kcat: String, input: String, broker: String, topic: String) throws -> Double {
+    public func runKcat(_ setting: Setting, kcat: String, input: String, broker: String, topic: String) throws -> Double
+    {
         var arguments = ["-P", "-b", broker, "-t", topic, "-K", "\t", "-l", input]
-        for (key, value) in properties(setting).sorted(by: { $0.key < $1.key }) { arguments += ["-X", "\(key)=\(value)"] }
+        for (key, value) in properties(setting).sorted(by: { $0.key < $1.key }) {
+            arguments += ["-X", "\(key)=\(value)"]
+        }
         let start = ContinuousClock.now
         try Shell.run(kcat, arguments)
         return Double(events) / (ContinuousClock.now - start).seconds

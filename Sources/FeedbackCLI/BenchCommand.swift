@@ -38,12 +38,15 @@ struct BenchCommand: AsyncParsableCommand {
         var report = BenchReport(events: count)
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let directory = executable.deletingLastPathComponent()
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("feedback-bench-\(UUID().uuidString)").path
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("feedback-bench-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
 
         if selected.contains("throughput") {
-            guard let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile) else {
+            guard
+                let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile)
+            else {
                 throw ValidationError("kcat is not installed: run scripts/install-deps.sh")
             }
             let benchmark = ThroughputBenchmark(events: count)
@@ -55,7 +58,8 @@ struct BenchCommand: AsyncParsableCommand {
                 let broker = try LocalBroker(tansu: tansu)
                 try broker.createTopic("ours")
                 try broker.createTopic("kcat")
-                let kcatRate = try benchmark.runKcat(setting, kcat: kcat, input: input, broker: broker.address, topic: "kcat")
+                let kcatRate = try benchmark.runKcat(
+                    setting, kcat: kcat, input: input, broker: broker.address, topic: "kcat")
                 let ours = try await benchmark.runOurs(setting, broker: broker.address, topic: "ours")
                 report.throughput[setting.name] = .init(ours: ours, kcat: kcatRate, ratio: ours / kcatRate)
                 broker.stop()
@@ -119,7 +123,8 @@ enum BenchTable {
         }
         if let hook = report.hook {
             lines.append(
-                pad("hook p50/p99/p999 (100)", 27) + pad("\(f(hook.p50_us, 1))/\(f(hook.p99_us, 1))/\(f(hook.p999_us, 1)) µs", 40)
+                pad("hook p50/p99/p999 (100)", 27)
+                    + pad("\(f(hook.p50_us, 1))/\(f(hook.p99_us, 1))/\(f(hook.p999_us, 1)) µs", 40)
                     + (hook.p99_us <= 20 ? "p99 ≤ 20 µs ok" : "p99 ≤ 20 µs MISSED"))
             lines.append(
                 pad("hook allocations/event", 27) + pad(f(hook.allocs_per_event, 3), 40)

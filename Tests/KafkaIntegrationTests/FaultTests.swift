@@ -57,7 +57,9 @@ import Testing
         let report = child.report
         print("broker SIGKILL: report \(report), peak RSS \(child.peakRSSMiB) MiB")
         if report["dropped", default: 1] != 0 {
-            print(child.stderr.split(separator: "\n").filter { $0.contains("dropped") || $0.contains("error") }.prefix(20).joined(separator: "\n"))
+            print(
+                child.stderr.split(separator: "\n").filter { $0.contains("dropped") || $0.contains("error") }.prefix(20)
+                    .joined(separator: "\n"))
         }
         #expect(status == 0, "\(child.stderr.suffix(2000))")
         #expect(report["recorded"] == count && report["dropped"] == 0 && report["failed"] == 0)

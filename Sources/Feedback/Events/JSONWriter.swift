@@ -99,7 +99,8 @@ final class JSONWriter {
                     case UInt8(ascii: ">"): escape = "\\u003e"
                     case UInt8(ascii: "&"): escape = "\\u0026"
                     case 0xE2:
-                        guard index + 2 < count, utf8[index + 1] == 0x80, utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9
+                        guard index + 2 < count, utf8[index + 1] == 0x80,
+                            utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9
                         else {
                             index += 1
                             continue
