@@ -24,6 +24,34 @@ final class NullTransport: FeedbackTransport {
     func close() {}
 }
 
+// `feedback-hook-bench encode N`: nanoseconds per event of JSON encoding alone (the sender's share).
+if CommandLine.arguments.dropFirst().first == "encode" {
+    let count = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000
+    let events: [FeedbackEvent] = (0..<1000).map { (index: Int) -> FeedbackEvent in
+        let conversion = index % 10 == 8
+        var event = FeedbackEvent(
+            type: conversion ? .conversion : .impression, itemID: "item_\(index * 7919 % 100_000)")
+        event.userID = "user_\(index)"
+        event.deviceID = "device_\(index)"
+        event.scene = "feed"
+        event.requestID = "req_\(index / 10)"
+        event.eventID = "evt_\(index)"
+        event.timestampMs = 1_704_067_200_000 + Int64(index)
+        event.position = index % 10
+        event.score = Double(index % 1000) / 1000
+        event.labels = ["recall_source": "hot", "recall_type": "hot"]
+        if conversion { event.extras = ["amount": 99.0, "order_id": .string("order_\(index)")] }
+        return event
+    }
+    let encoder = FeedbackEncoder()
+    var bytes = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    for index in 0..<count { bytes &+= encoder.encode(events[index % events.count]) }
+    let nanos = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(count)
+    print(#"{"encode_ns_per_event":\#(nanos),"bytes_per_event":\#(bytes / count)}"#)
+    exit(0)
+}
+
 let calls = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20_000
 let items = (0..<100).map { index in
     Item(

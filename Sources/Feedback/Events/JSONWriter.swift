@@ -50,7 +50,7 @@ final class JSONWriter {
         count += run.count
     }
 
-    func raw(_ text: StaticString) {
+    @inline(__always) func raw(_ text: StaticString) {
         text.withUTF8Buffer { append($0) }
     }
 
@@ -67,62 +67,67 @@ final class JSONWriter {
         count += length
     }
 
-    /// Bytes that need more than a copy: control characters, `"`, `\\`, Go's HTML-safe `<`, `>`, `&`, and
-    /// 0xE2, the lead byte of U+2028/U+2029 (checked further when met).
-    private static let special: [Bool] = (0...255).map { byte in
-        byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E || byte == 0x26 || byte == 0xE2
+    /// Bytes below 64 that need more than a copy: control characters, `"`, and Go's HTML-safe `&`, `<`, `>`.
+    private static let specialBelow64: UInt64 =
+        0xFFFF_FFFF | (1 << 0x22) | (1 << 0x26) | (1 << 0x3C) | (1 << 0x3E)
+
+    /// Whether `byte` needs more than a copy: the above, `\\`, and 0xE2 (the lead byte of U+2028/U+2029,
+    /// checked further when met).
+    @inline(__always) private static func isSpecial(_ byte: UInt8) -> Bool {
+        byte < 64 ? (specialBelow64 >> UInt64(byte)) & 1 != 0 : (byte == 0x5C || byte == 0xE2)
     }
 
     func string(_ value: String) {
         byte(UInt8(ascii: "\""))
-        var copy = value
-        copy.withUTF8 { utf8 in
-            Self.special.withUnsafeBufferPointer { special in
-                var runStart = 0
-                var index = 0
-                let count = utf8.count
-                while index < count {
-                    let byte = utf8[index]
-                    guard special[Int(byte)] else {
-                        index += 1
-                        continue
-                    }
-                    var escape: StaticString? = nil
-                    var skip = 1
-                    switch byte {
-                    case UInt8(ascii: "\""): escape = "\\\""
-                    case UInt8(ascii: "\\"): escape = "\\\\"
-                    case 0x0A: escape = "\\n"
-                    case 0x0D: escape = "\\r"
-                    case 0x09: escape = "\\t"
-                    case UInt8(ascii: "<"): escape = "\\u003c"
-                    case UInt8(ascii: ">"): escape = "\\u003e"
-                    case UInt8(ascii: "&"): escape = "\\u0026"
-                    case 0xE2:
-                        guard index + 2 < count, utf8[index + 1] == 0x80,
-                            utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9
-                        else {
-                            index += 1
-                            continue
-                        }
-                        escape = utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
-                        skip = 3
-                    default:
-                        append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                        controlEscape(byte)
-                        index += 1
-                        runStart = index
-                        continue
-                    }
-                    append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                    raw(escape!)
-                    index += skip
-                    runStart = index
-                }
-                append(UnsafeBufferPointer(rebasing: utf8[runStart..<count]))
-            }
+        if value.utf8.withContiguousStorageIfAvailable({ escaped($0) }) == nil {
+            var copy = value
+            copy.withUTF8 { escaped($0) }
         }
         byte(UInt8(ascii: "\""))
+    }
+
+    private func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var runStart = 0
+        var index = 0
+        let count = utf8.count
+        while index < count {
+            let byte = utf8[index]
+            guard Self.isSpecial(byte) else {
+                index += 1
+                continue
+            }
+            var escape: StaticString
+            var skip = 1
+            switch byte {
+            case UInt8(ascii: "\""): escape = "\\\""
+            case UInt8(ascii: "\\"): escape = "\\\\"
+            case 0x0A: escape = "\\n"
+            case 0x0D: escape = "\\r"
+            case 0x09: escape = "\\t"
+            case UInt8(ascii: "<"): escape = "\\u003c"
+            case UInt8(ascii: ">"): escape = "\\u003e"
+            case UInt8(ascii: "&"): escape = "\\u0026"
+            case 0xE2:
+                guard index + 2 < count, utf8[index + 1] == 0x80, utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9
+                else {
+                    index += 1
+                    continue
+                }
+                escape = utf8[index + 2] == 0xA8 ? "\\u2028" : "\\u2029"
+                skip = 3
+            default:
+                append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                controlEscape(byte)
+                index += 1
+                runStart = index
+                continue
+            }
+            append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            raw(escape)
+            index += skip
+            runStart = index
+        }
+        append(UnsafeBufferPointer(rebasing: utf8[runStart..<count]))
     }
 
     private func controlEscape(_ value: UInt8) {
@@ -135,26 +140,21 @@ final class JSONWriter {
     }
 
     func int(_ value: Int64) {
-        if value == 0 {
-            byte(UInt8(ascii: "0"))
+        if value >= 0 && value < 10 {
+            byte(UInt8(ascii: "0") + UInt8(value))
             return
         }
-        var magnitude = value.magnitude
-        var digits = 0
-        var probe = magnitude
-        while probe > 0 {
-            digits += 1
-            probe /= 10
-        }
-        let sign = value < 0 ? 1 : 0
-        fill(digits + sign) { out in
-            if sign == 1 { out[0] = UInt8(ascii: "-") }
-            var position = digits + sign - 1
+        // Digits right to left into a stack buffer, then one copy.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var magnitude = value.magnitude
+            var position = 20
             while magnitude > 0 {
-                out[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
                 position -= 1
+                buffer[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
             }
+            if value < 0 { byte(UInt8(ascii: "-")) }
+            append(UnsafeBufferPointer(rebasing: buffer[position..<20]))
         }
     }
 
