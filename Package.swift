@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Feedback", targets: ["Feedback"]),
         .library(name: "FeedbackKafka", targets: ["FeedbackKafka"]),
         .library(name: "FeedbackLog", targets: ["FeedbackLog"]),
+        .library(name: "FeedbackProcessor", targets: ["FeedbackProcessor"]),
         .executable(name: "feedback", targets: ["FeedbackCLI"]),
         .executable(name: "feedback-hook-bench", targets: ["HookBench"]),
     ],
@@ -67,6 +68,15 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // zlib's C headers, for gzip training-sample files.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The stream processor: user profiles, training samples, live metrics.
+        .target(
+            name: "FeedbackProcessor",
+            dependencies: [
+                "Feedback", "FeedbackLog", "CZlib", "Pipeline", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Benchmarks (feedback bench): a local broker, kcat as the peer, throughput/latency/outage/replay.
         .target(
             name: "FeedbackBench",
@@ -90,8 +100,8 @@ let package = Package(
         .executableTarget(
             name: "FeedbackCLI",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "DemoRecommender", "Pipeline",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "FeedbackProcessor", "DemoRecommender",
+                "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,7 +110,8 @@ let package = Package(
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DemoRecommender"], linkerSettings: depsRPath),
         .testTarget(
-            name: "FeedbackTests", dependencies: ["Feedback", "FeedbackKafka", "FeedbackLog", "Pipeline"],
+            name: "FeedbackTests",
+            dependencies: ["Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline"],
             linkerSettings: depsRPath),
         .testTarget(
             name: "KafkaIntegrationTests",

@@ -12,10 +12,17 @@ feedback=.build/release/feedback
 data=$(mktemp -d -t feedback-demo.XXXXXX)
 
 if [[ "${1:-}" != "--kafka" ]]; then
-  (cd "$data" && "$OLDPWD/$feedback" demo --durable "$@")
-  echo "the first event in $data/feedback-data/events.sqlite:"
-  python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select payload from events order by offset limit 1').fetchone()[0].decode())" \
-    "$data/feedback-data/events.sqlite"
+  # The whole loop on the embedded default: pipeline -> collector -> local log -> processor ->
+  # profiles, training samples, live metrics.
+  cd "$data"
+  "$OLDPWD/$feedback" demo --durable "$@"
+  echo "processor: $("$OLDPWD/$feedback" process --close-windows)"
+  echo "profile of user_1:"
+  "$OLDPWD/$feedback" profile user_1
+  echo "live metrics (latest windows):"
+  "$OLDPWD/$feedback" metrics --last 6
+  echo "training samples: $(find feedback-data/samples -name '*.jsonl.gz' | wc -l) file(s) under $data/feedback-data/samples, e.g."
+  gzip -dc "$(find feedback-data/samples -name '*.jsonl.gz' | head -n 1)" | head -n 1
   exit 0
 fi
 

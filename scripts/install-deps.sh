@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 need_apt=()
-for pkg in librdkafka-dev libsqlite3-dev kcat pkg-config unzip time; do
+for pkg in librdkafka-dev libsqlite3-dev zlib1g-dev kcat pkg-config unzip time; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

@@ -5,5 +5,8 @@ struct FeedbackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "feedback",
         abstract: "Collect recommendation feedback (impressions, clicks, conversions) into Kafka without blocking.",
-        subcommands: [DemoCommand.self, ProduceCommand.self, SpoolCommand.self, BenchCommand.self, VersionCommand.self])
+        subcommands: [
+            DemoCommand.self, ProduceCommand.self, SpoolCommand.self, ProcessCommand.self, ProfileCommand.self,
+            MetricsCommand.self, BenchCommand.self, VersionCommand.self,
+        ])
 }

@@ -2,17 +2,19 @@ import CSQLite
 
 /// The few SQLite calls the log needs, with cached prepared statements. Not thread-safe: ``LocalLog``
 /// serialises every use under its lock.
-final class SQLiteConnection {
-    enum Value {
+package final class SQLiteConnection {
+    package enum Value {
         case int(Int64)
+        case double(Double)
         case text(String)
+        case null
     }
 
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
-    let path: String
+    package let path: String
 
-    init(path: String) throws(LocalLogError) {
+    package init(path: String) throws(LocalLogError) {
         self.path = path
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
@@ -31,7 +33,7 @@ final class SQLiteConnection {
         sqlite3_close(handle)
     }
 
-    func execute(_ sql: String) throws(LocalLogError) {
+    package func execute(_ sql: String) throws(LocalLogError) {
         var error: UnsafeMutablePointer<CChar>?
         if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
             let message = error.map { String(cString: $0) } ?? "unknown error"
@@ -40,7 +42,7 @@ final class SQLiteConnection {
         }
     }
 
-    func transaction<T>(_ body: () throws(LocalLogError) -> T) throws(LocalLogError) -> T {
+    package func transaction<T>(_ body: () throws(LocalLogError) -> T) throws(LocalLogError) -> T {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()
@@ -91,7 +93,7 @@ final class SQLiteConnection {
         return (sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1))
     }
 
-    func run(_ sql: String, _ values: [Value]) throws(LocalLogError) {
+    package func run(_ sql: String, _ values: [Value]) throws(LocalLogError) {
         let statement = try prepare(sql)
         defer { sqlite3_reset(statement) }
         bind(statement, values)
@@ -99,7 +101,7 @@ final class SQLiteConnection {
         guard status == SQLITE_DONE || status == SQLITE_ROW else { throw lastFailure() }
     }
 
-    func queryInt(_ sql: String, _ values: [Value]) throws(LocalLogError) -> Int64? {
+    package func queryInt(_ sql: String, _ values: [Value]) throws(LocalLogError) -> Int64? {
         let statement = try prepare(sql)
         defer { sqlite3_reset(statement) }
         bind(statement, values)
@@ -109,7 +111,30 @@ final class SQLiteConnection {
         return sqlite3_column_type(statement, 0) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, 0)
     }
 
-    func queryText(_ sql: String) throws(LocalLogError) -> String? {
+    /// Every row of a query, each column as a ``Value``.
+    package func query(_ sql: String, _ values: [Value]) throws(LocalLogError) -> [[Value]] {
+        let statement = try prepare(sql)
+        defer { sqlite3_reset(statement) }
+        bind(statement, values)
+        var rows: [[Value]] = []
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw lastFailure() }
+            rows.append(
+                (0..<sqlite3_column_count(statement)).map { column in
+                    switch sqlite3_column_type(statement, column) {
+                    case SQLITE_INTEGER: .int(sqlite3_column_int64(statement, column))
+                    case SQLITE_FLOAT: .double(sqlite3_column_double(statement, column))
+                    case SQLITE_NULL: .null
+                    default: .text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "")
+                    }
+                })
+        }
+        return rows
+    }
+
+    package func queryText(_ sql: String) throws(LocalLogError) -> String? {
         let statement = try prepare(sql)
         defer { sqlite3_reset(statement) }
         guard sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) else { return nil }
@@ -121,6 +146,8 @@ final class SQLiteConnection {
             switch value {
             case .int(let number): sqlite3_bind_int64(statement, Int32(index + 1), number)
             case .text(let text): _ = feedback_bind_text(statement, Int32(index + 1), text)
+            case .double(let number): sqlite3_bind_double(statement, Int32(index + 1), number)
+            case .null: sqlite3_bind_null(statement, Int32(index + 1))
             }
         }
     }

@@ -31,6 +31,58 @@ import Testing
         #expect(zip(records, records.dropFirst()).allSatisfy { $0.offset + 1 == $1.offset }, "offsets are contiguous")
     }
 
+    /// The processor SIGKILLed mid-stream and restarted ends with exactly the outputs of a clean run.
+    @Test func processorSIGKILLedMidStreamEndsWithTheOutputsOfACleanRun() async throws {
+        let clean = temporaryDirectory()
+        let crashed = temporaryDirectory()
+        #expect(
+            try await FeedbackBinary(["produce", "--count", "40000", "--users", "300"], directory: clean).wait() == 0)
+        try FileManager.default.createDirectory(atPath: crashed + "/feedback-data", withIntermediateDirectories: true)
+        for file in try FileManager.default.contentsOfDirectory(atPath: clean + "/feedback-data") {
+            try FileManager.default.copyItem(
+                atPath: clean + "/feedback-data/" + file, toPath: crashed + "/feedback-data/" + file)
+        }
+        let process = ["process", "--window-seconds", "5"]
+        #expect(try await FeedbackBinary(process, directory: clean).wait() == 0)
+
+        let victim = try FeedbackBinary(process, directory: crashed)
+        let deadline = ContinuousClock.now + .seconds(30)
+        // Kill it once some batches are committed but before it is done.
+        while ContinuousClock.now < deadline, victim.process.isRunning {
+            let store = crashed + "/feedback-data/processor.sqlite"
+            if let offset = try? LocalLog.committedProcessorOffset(store: store), offset > 5000 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let killedMidStream = victim.process.isRunning
+        victim.signal(SIGKILL)
+        _ = try await victim.wait(timeout: .seconds(10))
+        let rerun = try FeedbackBinary(process, directory: crashed)
+        #expect(try await rerun.wait() == 0)
+        print("processor SIGKILL: killed mid-stream \(killedMidStream); rerun \(rerun.stdout)")
+        #expect(killedMidStream)
+
+        func outputs(_ directory: String) async throws -> (String, String, [String]) {
+            let metrics = try FeedbackBinary(["metrics", "--last", "100000"], directory: directory)
+            _ = try await metrics.wait()
+            let profile = try FeedbackBinary(["profile", "user_7"], directory: directory)
+            _ = try await profile.wait()
+            let listing = try TestEnvironment.run(
+                "/usr/bin/find", [directory + "/feedback-data/samples", "-name", "*.gz"])
+            var lines: [String] = []
+            for file in String(decoding: listing, as: UTF8.self).split(separator: "\n") {
+                let text = try TestEnvironment.run("/bin/gzip", ["-dc", String(file)])
+                lines += String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
+            }
+            return (metrics.stdout, profile.stdout, lines.sorted())
+        }
+        let (cleanMetrics, cleanProfile, cleanSamples) = try await outputs(clean)
+        let (crashedMetrics, crashedProfile, crashedSamples) = try await outputs(crashed)
+        #expect(cleanSamples.count == 21_000)  // 60 % impressions of 40,000, less the last 5 s whose window is open
+        #expect(cleanMetrics == crashedMetrics)
+        #expect(cleanProfile == crashedProfile && cleanProfile.contains("user_7"))
+        #expect(cleanSamples == crashedSamples, "\(cleanSamples.count) vs \(crashedSamples.count) samples")
+    }
+
     @Test func metricsAreWrittenInPrometheusTextFormat() async throws {
         let directory = temporaryDirectory()
         let child = try FeedbackBinary(

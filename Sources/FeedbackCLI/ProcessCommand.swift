@@ -1,0 +1,111 @@
+import ArgumentParser
+import FeedbackLog
+import FeedbackProcessor
+import Foundation
+
+/// Where the processor reads and writes (shared by process, profile and metrics).
+struct ProcessorOptions: ParsableArguments {
+    @Option(help: "The embedded local log to consume.")
+    var log: String = "feedback-data/events.sqlite"
+
+    @Option(help: "The processor's embedded store (profiles, metrics, offsets).")
+    var store: String = "feedback-data/processor.sqlite"
+
+    @Option(help: "Root directory of the training samples.")
+    var samples: String = "feedback-data/samples"
+
+    @Option(help: "Attribution window in seconds (event time).")
+    var windowSeconds: Int = 1800
+
+    func makeProcessor() throws -> FeedbackProcessor {
+        guard FileManager.default.fileExists(atPath: log) else {
+            throw ValidationError("no local log at \(log): record events first (feedback demo) or pass --log PATH")
+        }
+        var configuration = ProcessorConfiguration(storePath: store, samplesDirectory: samples)
+        configuration.attributionWindow = .seconds(windowSeconds)
+        return try FeedbackProcessor(log: LocalLog(configuration: .init(path: log)), configuration: configuration)
+    }
+}
+
+struct ProcessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "process",
+        abstract: "Consume the local log into user profiles, live metrics and training samples.",
+        discussion: """
+            Processes everything after the stored offset and prints one JSON line:
+            {"processed":N,"duplicates":D,"invalid":I,"samples":S,"offset":O}. Safe to kill at any point:
+            the next run resumes from the last committed batch without double counting.
+            """)
+
+    @OptionGroup var options: ProcessorOptions
+
+    @Flag(help: "Also emit samples for impressions whose attribution window is still open (end of a stream).")
+    var closeWindows = false
+
+    @Flag(help: "Keep following the log (poll every 200 ms) until interrupted.")
+    var follow = false
+
+    func run() throws {
+        let processor = try options.makeProcessor()
+        var statistics = try processor.processAvailable()
+        while follow {
+            usleep(200_000)
+            let more = try processor.processAvailable()
+            statistics.processed += more.processed
+            statistics.duplicates += more.duplicates
+            statistics.invalid += more.invalid
+            statistics.samples += more.samples
+            statistics.offset = max(statistics.offset, more.offset)
+        }
+        if closeWindows { statistics.samples += try processor.closeAllWindows() }
+        statistics.offset = processor.offset
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
+    }
+}
+
+struct ProfileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile", abstract: "Print a user's profile (counts, recent clicks, affinities) as JSON.")
+
+    @Argument(help: "User id (or device id for anonymous users).")
+    var user: String
+
+    @OptionGroup var options: ProcessorOptions
+
+    func run() throws {
+        guard let profile = try options.makeProcessor().profile(user: user) else {
+            throw ValidationError("no profile for '\(user)': has `feedback process` run over its events?")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        print(String(decoding: try encoder.encode(profile), as: UTF8.self))
+    }
+}
+
+struct MetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics", abstract: "Print the latest live-metric windows (minute × scene × recall source).")
+
+    @OptionGroup var options: ProcessorOptions
+
+    @Option(help: "How many windows.")
+    var last: Int = 12
+
+    func run() throws {
+        let windows = try options.makeProcessor().metrics(limit: last)
+        let formatter = ISO8601DateFormatter()
+        print("minute                scene    source                impressions  clicks  conv  CTR     CVR     revenue")
+        for window in windows {
+            let minute = formatter.string(from: Date(timeIntervalSince1970: Double(window.minuteMs) / 1000))
+            print(
+                minute.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + window.scene.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + window.source.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%11d  %6d  %4d  %.4f  %.4f  %.2f", window.impressions, window.clicks,
+                        window.conversions, window.ctr, window.cvr, window.revenue))
+        }
+    }
+}

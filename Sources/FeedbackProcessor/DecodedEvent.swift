@@ -1,0 +1,47 @@
+import Foundation
+
+/// The fields of a feedback event's JSON that the processor uses. Events from older writers (the seed's
+/// layout, without `event_id` or `timestamp_ms`) are accepted: ids then come from the input position and
+/// milliseconds from `timestamp`.
+struct DecodedEvent {
+    var eventID: String
+    var requestID: String
+    var userID: String
+    var deviceID: String
+    var itemID: String
+    var scene: String
+    var type: String
+    var timestampMs: Int64
+    var position: Int
+    var score: Double
+    var labels: [String: String]
+    var amount: Double?
+    var category: String?
+
+    /// The profile key: the user, else the device (anonymous traffic).
+    var profileKey: String { userID.isEmpty ? deviceID : userID }
+
+    init?(json payload: [UInt8], fallbackID: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
+            let itemID = object["item_id"] as? String, let type = object["type"] as? String
+        else { return nil }
+        self.itemID = itemID
+        self.type = type
+        eventID = object["event_id"] as? String ?? fallbackID
+        requestID = object["request_id"] as? String ?? ""
+        userID = object["user_id"] as? String ?? ""
+        deviceID = object["device_id"] as? String ?? ""
+        scene = object["scene"] as? String ?? ""
+        if let ms = (object["timestamp_ms"] as? NSNumber)?.int64Value {
+            timestampMs = ms
+        } else {
+            timestampMs = ((object["timestamp"] as? NSNumber)?.int64Value ?? 0) * 1000
+        }
+        position = (object["position"] as? NSNumber)?.intValue ?? 0
+        score = (object["score"] as? NSNumber)?.doubleValue ?? 0
+        labels = object["labels"] as? [String: String] ?? [:]
+        let extras = object["extras"] as? [String: Any] ?? [:]
+        amount = (extras["amount"] as? NSNumber)?.doubleValue
+        category = extras["category"] as? String
+    }
+}

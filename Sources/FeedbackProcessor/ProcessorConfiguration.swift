@@ -1,0 +1,46 @@
+/// How the processor aggregates: windows, decay and bounds. Every field has a default.
+///
+/// ```swift
+/// var configuration = ProcessorConfiguration(storePath: "feedback-data/processor.sqlite", samplesDirectory: "feedback-data/samples")
+/// configuration.attributionWindow = .seconds(15 * 60)
+/// ```
+public struct ProcessorConfiguration: Sendable {
+    /// The embedded store (SQLite): profiles, metrics, attribution state and the input offset.
+    public var storePath: String
+    /// Root of the training samples: `dt=YYYY-MM-DD/hour=HH/part-<offset>.jsonl.gz`.
+    public var samplesDirectory: String
+    /// How long after an impression (event time) clicks and conversions still count for it.
+    public var attributionWindow: Duration = .seconds(30 * 60)
+    /// Half-life of the label affinities in user profiles.
+    public var affinityHalfLife: Duration = .seconds(7 * 24 * 3600)
+    /// Recent clicked items kept per user.
+    public var recentClicks: Int = 20
+    /// Event ids remembered for de-duplication, by event time.
+    public var deduplicationWindow: Duration = .seconds(24 * 3600)
+    /// Input records per transaction.
+    public var batchSize: Int = 5000
+
+    public init(storePath: String, samplesDirectory: String) {
+        self.storePath = storePath
+        self.samplesDirectory = samplesDirectory
+    }
+
+    /// Affinity added by one event of each type (impressions carry none).
+    static func weight(_ type: String) -> Double {
+        switch type {
+        case "click": 1
+        case "conversion": 5
+        case "like": 2
+        case "dislike": -2
+        case "skip": -0.5
+        default: 0
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
