@@ -74,7 +74,8 @@ let package = Package(
         .target(
             name: "FeedbackProcessor",
             dependencies: [
-                "Feedback", "FeedbackLog", "CZlib", "Pipeline", .product(name: "Logging", package: "swift-log"),
+                "Feedback", "FeedbackLog", "Kafka", "CZlib", "Pipeline",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Benchmarks (feedback bench): a local broker, kcat as the peer, throughput/latency/outage/replay.
@@ -116,7 +117,8 @@ let package = Package(
         .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "Kafka", "Pipeline", "DemoRecommender",
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "FeedbackProcessor", "Kafka", "Pipeline",
+                "DemoRecommender",
             ],
             linkerSettings: depsRPath
         ),

@@ -8,6 +8,15 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "The embedded local log to consume.")
     var log: String = "feedback-data/events.sqlite"
 
+    @Option(help: "Kafka bootstrap servers: consume the topic in a consumer group instead of the local log.")
+    var brokers: String = ""
+
+    @Option(help: "Kafka topic to consume.")
+    var topic: String = "feedback-topic"
+
+    @Option(help: "Kafka consumer group (processors in one group share the partitions).")
+    var group: String = "feedback-processor"
+
     @Option(help: "The processor's embedded store (profiles, metrics, offsets).")
     var store: String = "feedback-data/processor.sqlite"
 
@@ -17,12 +26,18 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Attribution window in seconds (event time).")
     var windowSeconds: Int = 1800
 
-    func makeProcessor() throws -> FeedbackProcessor {
-        guard FileManager.default.fileExists(atPath: log) else {
-            throw ValidationError("no local log at \(log): record events first (feedback demo) or pass --log PATH")
-        }
+    func makeProcessor(reading: Bool = true) throws -> FeedbackProcessor {
         var configuration = ProcessorConfiguration(storePath: store, samplesDirectory: samples)
         configuration.attributionWindow = .seconds(windowSeconds)
+        if !brokers.isEmpty && reading {
+            let source = try KafkaSource(
+                brokers: brokers.split(separator: ",").map(String.init), topic: topic, group: group)
+            return try FeedbackProcessor(source: source, configuration: configuration)
+        }
+        guard FileManager.default.fileExists(atPath: log) || (!reading && FileManager.default.fileExists(atPath: store))
+        else {
+            throw ValidationError("no local log at \(log): record events first (feedback demo) or pass --log PATH")
+        }
         return try FeedbackProcessor(log: LocalLog(configuration: .init(path: log)), configuration: configuration)
     }
 }
@@ -45,12 +60,16 @@ struct ProcessCommand: ParsableCommand {
     @Flag(help: "Keep following the log (poll every 200 ms) until interrupted.")
     var follow = false
 
+    @Option(help: "Stop when the source has been idle this many seconds (Kafka).")
+    var idleSeconds: Double = 5
+
     func run() throws {
         let processor = try options.makeProcessor()
-        var statistics = try processor.processAvailable()
+        let idle: Duration = options.brokers.isEmpty ? .zero : .milliseconds(Int(idleSeconds * 1000))
+        var statistics = try processor.processAvailable(idle: idle)
         while follow {
             usleep(200_000)
-            let more = try processor.processAvailable()
+            let more = try processor.processAvailable(idle: idle)
             statistics.processed += more.processed
             statistics.duplicates += more.duplicates
             statistics.invalid += more.invalid
@@ -75,7 +94,7 @@ struct ProfileCommand: ParsableCommand {
     @OptionGroup var options: ProcessorOptions
 
     func run() throws {
-        guard let profile = try options.makeProcessor().profile(user: user) else {
+        guard let profile = try options.makeProcessor(reading: false).profile(user: user) else {
             throw ValidationError("no profile for '\(user)': has `feedback process` run over its events?")
         }
         let encoder = JSONEncoder()
@@ -94,7 +113,7 @@ struct MetricsCommand: ParsableCommand {
     var last: Int = 12
 
     func run() throws {
-        let windows = try options.makeProcessor().metrics(limit: last)
+        let windows = try options.makeProcessor(reading: false).metrics(limit: last)
         let formatter = ISO8601DateFormatter()
         print("minute                scene    source                impressions  clicks  conv  CTR     CVR     revenue")
         for window in windows {

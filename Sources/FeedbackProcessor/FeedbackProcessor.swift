@@ -1,15 +1,17 @@
 import Feedback
 import FeedbackLog
 import Foundation
+import Kafka
 
-/// Consumes the feedback stream from the embedded local log and keeps user profiles, live metrics and
-/// training samples up to date.
+/// Consumes the feedback stream — the embedded local log or a Kafka consumer group — and keeps user
+/// profiles, live metrics and training samples up to date.
 ///
 /// Each batch of input is one SQLite transaction that also stores the input offset and the ids of the
 /// events applied, so a crash at any point rolls back to the last batch and the restart applies the rest
-/// once: no double counting (duplicates by `event_id` are skipped within `deduplicationWindow`) and no
-/// loss. Training samples of the batch are written — atomically, one file per hour, named by the batch's
-/// first offset — before that transaction commits: a retry rewrites the same files.
+/// once: no double counting (duplicates by `event_id` are skipped within `deduplicationWindow`, records
+/// already applied by offset) and no loss. Training samples of the batch are written — atomically, one
+/// file per hour, named by the batch's first record — before that transaction commits: a retry of the same
+/// batch rewrites the same files. The source's own offsets (Kafka's) are committed after the transaction.
 ///
 /// ```swift
 /// let processor = try FeedbackProcessor(
@@ -20,11 +22,17 @@ import Foundation
 /// ```
 public final class FeedbackProcessor {
     public let configuration: ProcessorConfiguration
-    private let log: LocalLog
+    private let source: any FeedbackSource
     private let store: SQLiteConnection
+    private var started = false
 
-    public init(log: LocalLog, configuration: ProcessorConfiguration) throws {
-        self.log = log
+    /// A processor over the embedded local log.
+    public convenience init(log: LocalLog, configuration: ProcessorConfiguration) throws {
+        try self.init(source: LocalLogSource(log: log), configuration: configuration)
+    }
+
+    public init(source: any FeedbackSource, configuration: ProcessorConfiguration) throws {
+        self.source = source
         self.configuration = configuration
         try FileManager.default.createDirectory(
             atPath: (configuration.storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -34,7 +42,8 @@ public final class FeedbackProcessor {
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
             PRAGMA busy_timeout=10000;
-            CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
+                newest_ms INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, ts INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
             CREATE TABLE IF NOT EXISTS profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
@@ -59,15 +68,29 @@ public final class FeedbackProcessor {
             """)
     }
 
-    /// The last input offset applied.
-    public var offset: Int64 { (try? stateValue("offset")) ?? 0 }
+    /// The last input offset applied, per partition.
+    public func appliedOffsets() throws(LocalLogError) -> [Int32: Int64] {
+        var offsets: [Int32: Int64] = [:]
+        for row in try store.query("SELECT partition, applied FROM offsets", []) {
+            if case .int(let partition) = row[0], case .int(let offset) = row[1] { offsets[Int32(partition)] = offset }
+        }
+        return offsets
+    }
 
-    /// Processes everything in the log after the stored offset; returns what it did.
+    /// The partitions the source currently reads (a Kafka consumer's assignment; [0] for the local log).
+    public var sourceAssignment: [Int32] {
+        (source as? KafkaSource)?.consumer.assignment ?? [0]
+    }
+
+    /// The highest input offset applied (for the local log: its offset).
+    public var offset: Int64 { ((try? appliedOffsets()) ?? [:]).values.max() ?? 0 }
+
+    /// Processes until the source has nothing more within `idle` (the local log: at once); returns what it did.
     @discardableResult
-    public func processAvailable() throws -> ProcessorStatistics {
+    public func processAvailable(idle: Duration = .milliseconds(500)) throws -> ProcessorStatistics {
         var total = ProcessorStatistics()
         while true {
-            let batch = try processBatch()
+            let batch = try processBatch(timeout: idle)
             total.processed += batch.processed
             total.duplicates += batch.duplicates
             total.invalid += batch.invalid
@@ -77,18 +100,33 @@ public final class FeedbackProcessor {
         }
     }
 
-    /// Processes one batch (at most `batchSize` records) in one transaction.
-    public func processBatch() throws -> ProcessorStatistics {
+    /// Processes one batch (at most `batchSize` records, waiting up to `timeout` for the first) in one
+    /// transaction, then commits the source's offsets.
+    public func processBatch(timeout: Duration = .milliseconds(500)) throws -> ProcessorStatistics {
         var statistics = ProcessorStatistics()
-        let start = try stateValue("offset")
-        let records = try log.read(after: start, limit: configuration.batchSize)
-        statistics.offset = start
+        if !started {
+            try source.start(after: appliedOffsets())
+            started = true
+        }
+        let records = try source.poll(max: configuration.batchSize, timeout: timeout)
+        statistics.offset = offset
         guard let first = records.first else { return statistics }
         try store.transaction { () throws(LocalLogError) in
-            var watermark = try stateValue("watermark")
+            var applied = try appliedOffsets()
+            // Event time per partition; the watermark is the oldest partition's newest event, so a window
+            // closes only once every partition has moved past it (events are in order within a partition).
+            var newest = try newestPerPartition()
+            var watermark = newest.values.min() ?? Int64.min
             var samples: [String] = []
             for record in records {
-                guard let event = DecodedEvent(json: record.payload, fallbackID: "offset-\(record.offset)") else {
+                if record.offset <= applied[record.partition, default: -1] {
+                    statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
+                    continue
+                }
+                applied[record.partition] = record.offset
+                guard
+                    let event = DecodedEvent(json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
+                else {
                     statistics.invalid += 1
                     continue
                 }
@@ -100,13 +138,21 @@ public final class FeedbackProcessor {
                     "INSERT INTO seen (event_id, ts) VALUES (?, ?)", [.text(event.eventID), .int(event.timestampMs)])
                 try apply(event)
                 statistics.processed += 1
-                if event.timestampMs > watermark {
-                    watermark = event.timestampMs
-                    samples += try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
+                if event.timestampMs > newest[record.partition, default: Int64.min] {
+                    newest[record.partition] = event.timestampMs
+                    let moved = newest.values.min()!
+                    if moved > watermark {
+                        watermark = moved
+                        samples += try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
+                    }
                 }
             }
-            try setState("watermark", watermark)
-            try setState("offset", records.last!.offset)
+            for (partition, offset) in applied {
+                try store.run(
+                    "INSERT INTO offsets (partition, applied, newest_ms) VALUES (?, ?, ?) "
+                        + "ON CONFLICT(partition) DO UPDATE SET applied = excluded.applied, newest_ms = excluded.newest_ms",
+                    [.int(Int64(partition)), .int(offset), .int(newest[partition] ?? 0)])
+            }
             try store.run(
                 "DELETE FROM seen WHERE ts < ?", [.int(watermark - configuration.deduplicationWindow.milliseconds)])
             try store.run(
@@ -114,12 +160,13 @@ public final class FeedbackProcessor {
             )
             statistics.samples = samples.count
             do {
-                try writeSamples(samples, part: first.offset)
+                try writeSamples(samples, part: "p\(first.partition)-\(String(format: "%012lld", first.offset))")
             } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
         }
-        statistics.offset = records.last!.offset
+        try source.commit(records)
+        statistics.offset = offset
         return statistics
     }
 
@@ -131,7 +178,7 @@ public final class FeedbackProcessor {
         try store.transaction { () throws(LocalLogError) in
             let samples = try closeWindows(through: Int64.max)
             count = samples.count
-            do { try writeSamples(samples, part: (try stateValue("offset")) + 1) } catch {
+            do { try writeSamples(samples, part: "final-\(String(format: "%012lld", offset + 1))") } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
         }
@@ -305,7 +352,7 @@ public final class FeedbackProcessor {
     }
 
     /// Writes samples grouped by their impression's UTC date and hour; one file per partition per batch.
-    private func writeSamples(_ samples: [String], part: Int64) throws {
+    private func writeSamples(_ samples: [String], part: String) throws {
         guard !samples.isEmpty else { return }
         var partitions: [String: [UInt8]] = [:]
         for sample in samples {
@@ -372,14 +419,12 @@ public final class FeedbackProcessor {
 
     // MARK: - State
 
-    private func stateValue(_ key: String) throws(LocalLogError) -> Int64 {
-        try store.queryInt("SELECT value FROM state WHERE key = ?", [.text(key)]) ?? 0
-    }
-
-    private func setState(_ key: String, _ value: Int64) throws(LocalLogError) {
-        try store.run(
-            "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [.text(key), .int(value)])
+    private func newestPerPartition() throws(LocalLogError) -> [Int32: Int64] {
+        var newest: [Int32: Int64] = [:]
+        for row in try store.query("SELECT partition, newest_ms FROM offsets", []) {
+            if case .int(let partition) = row[0], case .int(let ms) = row[1] { newest[Int32(partition)] = ms }
+        }
+        return newest
     }
 
     static func encodeLabels(_ labels: [String: String]) -> String {

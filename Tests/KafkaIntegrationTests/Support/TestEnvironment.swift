@@ -90,7 +90,7 @@ extension LocalLog {
             "/usr/bin/env",
             [
                 "python3", "-c",
-                "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(\"select value from state where key='offset'\").fetchone(); print(r[0] if r else '')",
+                "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(\"select max(applied) from offsets\").fetchone(); print(r[0] if r and r[0] is not None else '')",
                 store,
             ])
         return Int64(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))

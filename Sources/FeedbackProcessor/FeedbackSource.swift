@@ -1,0 +1,91 @@
+import FeedbackLog
+import Kafka
+import Logging
+
+/// One input record: where it sits in its partition and its payload (a feedback event's JSON).
+public struct SourceRecord: Sendable, Hashable {
+    public var partition: Int32
+    public var offset: Int64
+    public var payload: [UInt8]
+
+    public init(partition: Int32, offset: Int64, payload: [UInt8]) {
+        self.partition = partition
+        self.offset = offset
+        self.payload = payload
+    }
+}
+
+/// Where the processor reads feedback events: the embedded local log or a Kafka consumer group.
+/// Not thread-safe: one processor drives one source.
+public protocol FeedbackSource: AnyObject {
+    var name: String { get }
+    /// Called once before the first poll with the last offset applied per partition (from the processor's
+    /// store, which commits them with its outputs).
+    func start(after applied: [Int32: Int64]) throws
+    /// The next records, at most `max`, waiting up to `timeout` for the first. Blocks.
+    func poll(max: Int, timeout: Duration) throws -> [SourceRecord]
+    /// The outputs of `records` are durable: the source may forget them (commit its own offsets).
+    func commit(_ records: [SourceRecord]) throws
+}
+
+/// The embedded local log as a source (one partition, 0). The processor's store is the offset of record.
+public final class LocalLogSource: FeedbackSource {
+    public let log: LocalLog
+    private var position: Int64 = 0
+
+    public init(log: LocalLog) { self.log = log }
+
+    public var name: String { "local-log" }
+
+    public func start(after applied: [Int32: Int64]) throws { position = applied[0] ?? 0 }
+
+    public func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
+        let records = try log.read(after: position, limit: max)
+        if let last = records.last { position = last.offset }
+        return records.map { SourceRecord(partition: 0, offset: $0.offset, payload: $0.payload) }
+    }
+
+    public func commit(_ records: [SourceRecord]) throws {}
+}
+
+/// A Kafka topic as a source, read by a consumer group: several processors with the same group share the
+/// partitions (and so the users, the key being the user id). Offsets are committed to Kafka after the
+/// processor's transaction; records the store already applied (redelivered after a rebalance or a crash)
+/// are skipped by offset.
+///
+/// ```swift
+/// let source = try KafkaSource(brokers: ["127.0.0.1:9092"], topic: "feedback-topic", group: "feedback-processor")
+/// let processor = try FeedbackProcessor(source: source, configuration: configuration)
+/// ```
+public final class KafkaSource: FeedbackSource {
+    public let consumer: KafkaConsumer
+    public let topic: String
+    private var polled: [KafkaConsumer.Message] = []
+
+    public init(
+        brokers: [String], topic: String, group: String, properties: [String: String] = [:],
+        logger: Logger = Logger(label: "feedback.processor.kafka")
+    ) throws {
+        var settings = properties
+        settings["bootstrap.servers"] = brokers.joined(separator: ",")
+        consumer = try KafkaConsumer(groupID: group, topics: [topic], properties: settings, logger: logger)
+        self.topic = topic
+    }
+
+    public var name: String { "kafka:\(topic)" }
+
+    public func start(after applied: [Int32: Int64]) throws {}
+
+    public func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
+        polled = consumer.poll(max: max, timeout: timeout)
+        return polled.map { SourceRecord(partition: $0.partition, offset: $0.offset, payload: $0.payload) }
+    }
+
+    public func commit(_ records: [SourceRecord]) throws {
+        try consumer.commit(polled)
+        polled.removeAll()
+    }
+
+    /// Leaves the group.
+    public func close() { consumer.close() }
+}

@@ -1,0 +1,124 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// A librdkafka consumer in a consumer group, with manual offset commits and a Swift API free of C pointers.
+///
+/// Offsets are committed only when the caller says so (`enable.auto.commit=false`): commit after your
+/// outputs are durable for at-least-once processing. A group member starts where the group committed, or
+/// at the earliest offset for a new group. `poll` blocks: call it from a dedicated thread.
+///
+/// ```swift
+/// let consumer = try KafkaConsumer(
+///     groupID: "feedback-processor", topics: ["feedback-topic"],
+///     properties: ["bootstrap.servers": "127.0.0.1:9092"])
+/// let messages = consumer.poll(max: 1000, timeout: .seconds(1))
+/// try consumer.commit(messages)
+/// consumer.close()
+/// ```
+public final class KafkaConsumer: @unchecked Sendable {
+    // @unchecked Sendable: rd_kafka_t is thread-safe; the handle is immutable until close(), guarded by `closed`.
+    public struct Message: Sendable, Hashable {
+        public var topic: String
+        public var partition: Int32
+        public var offset: Int64
+        public var key: [UInt8]?
+        public var payload: [UInt8]
+    }
+
+    private let handle: OpaquePointer
+    private let logger: Logger
+    private let closed = Atomic<Bool>(false)
+
+    public init(
+        groupID: String, topics: [String], properties: [String: String],
+        logger: Logger = Logger(label: "feedback.kafka.consumer")
+    ) throws(KafkaError) {
+        guard let conf = rd_kafka_conf_new() else { throw .configuration("rd_kafka_conf_new failed") }
+        var errstr = [CChar](repeating: 0, count: 512)
+        var settings = ["group.id": groupID, "enable.auto.commit": "false", "auto.offset.reset": "earliest"]
+        settings.merge(properties) { _, given in given }
+        for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw .configuration("librdkafka property \(key)=\(value): \(KafkaProducer.text(errstr))")
+            }
+        }
+        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw .configuration("cannot create the Kafka consumer: \(KafkaProducer.text(errstr))")
+        }
+        rd_kafka_poll_set_consumer(rk)
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, -1) }
+        let err = rd_kafka_subscribe(rk, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_destroy(rk)
+            throw KafkaError(err, message: "cannot subscribe to \(topics)")
+        }
+        handle = rk
+        self.logger = logger
+    }
+
+    deinit { close() }
+
+    /// Up to `max` messages: waits up to `timeout` for the first, then takes what is already fetched.
+    /// Consumer errors (other than end of partition) are logged and skipped.
+    public func poll(max: Int, timeout: Duration) -> [Message] {
+        guard !closed.load(ordering: .acquiring) else { return [] }
+        var messages: [Message] = []
+        var wait = KafkaProducer.milliseconds(timeout)
+        while messages.count < max, let message = rd_kafka_consumer_poll(handle, wait) {
+            wait = 0
+            defer { rd_kafka_message_destroy(message) }
+            let m = message.pointee
+            if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    logger.warning("Kafka consumer error", metadata: ["error": "\(KafkaError(m.err))"])
+                }
+                continue
+            }
+            let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+            let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+            let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+            messages.append(Message(topic: topic, partition: m.partition, offset: m.offset, key: key, payload: payload))
+        }
+        return messages
+    }
+
+    /// Commits, per partition, the offset after the highest message given (synchronously).
+    public func commit(_ messages: [Message]) throws(KafkaError) {
+        guard !messages.isEmpty, !closed.load(ordering: .acquiring) else { return }
+        var next: [String: [Int32: Int64]] = [:]
+        for message in messages {
+            next[message.topic, default: [:]][message.partition] = max(
+                next[message.topic]?[message.partition] ?? 0, message.offset + 1)
+        }
+        let list = rd_kafka_topic_partition_list_new(Int32(messages.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (topic, partitions) in next {
+            for (partition, offset) in partitions {
+                rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = offset
+            }
+        }
+        let err = rd_kafka_commit(handle, list, 0)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, message: "offset commit failed") }
+    }
+
+    /// The partitions currently assigned to this member.
+    public var assignment: [Int32] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return (0..<Int(list.pointee.cnt)).map { list.pointee.elems[$0].partition }.sorted()
+    }
+
+    /// Leaves the group and destroys the consumer. Idempotent.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        rd_kafka_consumer_close(handle)
+        rd_kafka_destroy(handle)
+    }
+}

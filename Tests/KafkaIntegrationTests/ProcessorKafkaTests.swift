@@ -1,0 +1,224 @@
+import Feedback
+import FeedbackKafka
+import FeedbackLog
+import FeedbackProcessor
+import Foundation
+import Pipeline
+import Synchronization
+import Testing
+
+/// The processor reading Kafka through a consumer group, checked against the embedded processor (whose
+/// exact outputs the unit tests pin down) on the same deterministic stream.
+@Suite(.serialized) struct ProcessorKafkaTests {
+    static let t0: Int64 = 1_704_067_200_000
+
+    /// 3,000 events over 50 minutes: each request shows 5 items, some are clicked, a few bought.
+    static func stream() -> [FeedbackEvent] {
+        var events: [FeedbackEvent] = []
+        for request in 0..<500 {
+            let user = "user_\(request % 40)"
+            let time = t0 + Int64(request) * 6_000
+            for position in 0..<5 {
+                let item = "item_\((request * 7 + position * 13) % 90)"
+                let source = ["hot", "ann", "hot|ann", "personal"][(request + position) % 4]
+                events.append(
+                    FeedbackEvent(
+                        type: .impression, itemID: item, userID: user, scene: request % 3 == 0 ? "detail" : "feed",
+                        requestID: "req_\(request)", eventID: "imp_\(request)_\(position)", timestampMs: time,
+                        position: position, score: Double(5 - position) / 5,
+                        labels: ["recall_source": source, "recall_type": source]))
+                if (request + position) % 4 == 0 {
+                    events.append(
+                        FeedbackEvent(
+                            type: .click, itemID: item, userID: user, scene: "feed", requestID: "req_\(request)",
+                            eventID: "clk_\(request)_\(position)", timestampMs: time + 2_000, position: position))
+                }
+            }
+            if request % 10 == 0 {
+                events.append(
+                    FeedbackEvent(
+                        type: .conversion, itemID: "item_\((request * 7) % 90)", userID: user, scene: "feed",
+                        requestID: "req_\(request)", eventID: "cnv_\(request)", timestampMs: time + 3_000,
+                        extras: ["amount": .double(Double(request % 7) + 0.5), "category": "books"]))
+            }
+        }
+        return events
+    }
+
+    func configuration(_ directory: String) -> ProcessorConfiguration {
+        var configuration = ProcessorConfiguration(
+            storePath: directory + "/processor.sqlite", samplesDirectory: directory + "/samples")
+        configuration.batchSize = 500
+        return configuration
+    }
+
+    func kafkaSource(_ broker: TestBroker, topic: String, group: String) throws -> KafkaSource {
+        try KafkaSource(
+            brokers: [broker.address], topic: topic, group: group,
+            properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"])
+    }
+
+    /// The embedded processor over the same events: the reference.
+    func reference(_ events: [FeedbackEvent]) throws -> FeedbackProcessor {
+        let directory = temporaryDirectory()
+        let log = try LocalLog(configuration: .init(path: directory + "/events.sqlite"))
+        try log.append(events.map { EncodedEvent(key: nil, payload: $0.jsonBytes()) })
+        let processor = try FeedbackProcessor(log: log, configuration: configuration(directory))
+        try processor.processAvailable()
+        try processor.closeAllWindows()
+        return processor
+    }
+
+    func publish(_ events: [FeedbackEvent], _ broker: TestBroker, topic: String) async throws {
+        var kafka = KafkaConfiguration(brokers: [broker.address], topic: topic)
+        kafka.flushInterval = .milliseconds(5)
+        let collector = try FeedbackCollector.kafka(kafka)
+        for event in events { try collector.record(event) }
+        #expect(await collector.shutdown().delivered == events.count)
+    }
+
+    static func samples(_ directory: String) throws -> [String] {
+        let listing = try TestEnvironment.run("/usr/bin/find", [directory + "/samples", "-name", "*.gz"])
+        var lines: [String] = []
+        for file in String(decoding: listing, as: UTF8.self).split(separator: "\n") {
+            let text = try TestEnvironment.run("/bin/gzip", ["-dc", String(file)])
+            lines += String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+        return lines.sorted()
+    }
+
+    static func sameProfile(_ a: UserProfile?, _ b: UserProfile?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        return a.counts == b.counts && a.recentClicks == b.recentClicks && a.lastSeenMs == b.lastSeenMs
+            && a.affinity.keys == b.affinity.keys
+            && a.affinity.allSatisfy { abs($0.value - b.affinity[$0.key]!) < 1e-9 }
+    }
+
+    @Test func brokerToProcessorGivesExactlyTheReferenceOutputs() async throws {
+        let events = Self.stream()
+        let broker = try TestBroker.get()
+        let topic = try broker.createTopic("processor")
+        try await publish(events, broker, topic: topic)
+        let directory = temporaryDirectory()
+        let processor = try FeedbackProcessor(
+            source: kafkaSource(broker, topic: topic, group: "group-\(UUID().uuidString.prefix(6))"),
+            configuration: configuration(directory))
+        var processed = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while processed < events.count, ContinuousClock.now < deadline {
+            processed += try processor.processBatch(timeout: .milliseconds(500)).processed
+        }
+        #expect(processed == events.count)
+        try processor.closeAllWindows()
+        let expected = try reference(events)
+        #expect(try processor.metrics(limit: 100_000) == expected.metrics(limit: 100_000))
+        for user in 0..<40 {
+            #expect(
+                Self.sameProfile(
+                    try processor.profile(user: "user_\(user)"), try expected.profile(user: "user_\(user)")))
+        }
+        let samples = try Self.samples(directory)
+        #expect(samples.count == 2_500)
+        #expect(samples == (try Self.samples((expected.configuration.storePath as NSString).deletingLastPathComponent)))
+    }
+
+    @Test func twoProcessorsInOneGroupProduceTheTotalsOfOne() async throws {
+        let events = Self.stream()
+        let broker = try TestBroker.get()
+        let topic = try broker.createTopic("group")
+        let group = "pair-\(UUID().uuidString.prefix(6))"
+        let directories = [temporaryDirectory(), temporaryDirectory()]
+        let members = try directories.map { directory in
+            Member(
+                processor: try FeedbackProcessor(
+                    source: kafkaSource(broker, topic: topic, group: group), configuration: configuration(directory)))
+        }
+        for member in members { member.start() }
+        // Both join (Tansu takes about half the session timeout), then the data arrives.
+        let joined = ContinuousClock.now + .seconds(30)
+        while members.contains(where: { $0.assignment.isEmpty }), ContinuousClock.now < joined {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let assignments = members.map(\.assignment)
+        #expect(assignments.allSatisfy { !$0.isEmpty } && Set(assignments.joined()).count == 4, "\(assignments)")
+        try await publish(events, broker, topic: topic)
+        let done = ContinuousClock.now + .seconds(60)
+        while members.reduce(0, { $0 + $1.processed }) < events.count, ContinuousClock.now < done {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for member in members { member.stop() }
+        print("two processors: processed \(members.map(\.processed)), partitions \(assignments)")
+        #expect(members.reduce(0) { $0 + $1.processed } == events.count)
+        #expect(members.allSatisfy { $0.processed > 0 })
+
+        let expected = try reference(events)
+        var totals: [String: MetricsWindow] = [:]
+        for member in members {
+            try member.processor.closeAllWindows()
+            for window in try member.processor.metrics(limit: 100_000) {
+                let key = "\(window.minuteMs) \(window.scene) \(window.source)"
+                if var total = totals[key] {
+                    total.impressions += window.impressions
+                    total.clicks += window.clicks
+                    total.conversions += window.conversions
+                    total.revenue += window.revenue
+                    totals[key] = total
+                } else {
+                    totals[key] = window
+                }
+            }
+        }
+        let reference = Dictionary(
+            uniqueKeysWithValues: try expected.metrics(limit: 100_000).map {
+                ("\($0.minuteMs) \($0.scene) \($0.source)", $0)
+            })
+        #expect(totals.count == reference.count)
+        for (key, window) in reference {
+            let total = totals[key]
+            #expect(
+                total?.impressions == window.impressions && total?.clicks == window.clicks
+                    && total?.conversions == window.conversions && abs((total?.revenue ?? -1) - window.revenue) < 1e-9,
+                "\(key)")
+        }
+        for user in 0..<40 {
+            let owners = try members.compactMap { try $0.processor.profile(user: "user_\(user)") }
+            #expect(owners.count == 1, "user_\(user) is in \(owners.count) stores")
+            #expect(Self.sameProfile(owners.first, try expected.profile(user: "user_\(user)")))
+        }
+        let samples = try directories.flatMap { try Self.samples($0) }.sorted()
+        #expect(samples == (try Self.samples((expected.configuration.storePath as NSString).deletingLastPathComponent)))
+    }
+}
+
+/// A processor looping on its own thread (its consumer's poll blocks).
+final class Member: @unchecked Sendable {
+    // @unchecked Sendable: `processor` is used only by the member's thread until stop() has joined it.
+    let processor: FeedbackProcessor
+    private let running = Atomic<Bool>(true)
+    private let count = Atomic<Int>(0)
+    private let partitions = Mutex<[Int32]>([])
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(processor: FeedbackProcessor) { self.processor = processor }
+
+    var processed: Int { count.load(ordering: .relaxed) }
+    var assignment: [Int32] { partitions.withLock { $0 } }
+
+    func start() {
+        Thread { [self] in
+            while running.load(ordering: .relaxed) {
+                if let statistics = try? processor.processBatch(timeout: .milliseconds(200)) {
+                    count.add(statistics.processed, ordering: .relaxed)
+                }
+                let assigned = processor.sourceAssignment
+                partitions.withLock { $0 = assigned }
+            }
+            finished.signal()
+        }.start()
+    }
+
+    func stop() {
+        running.store(false, ordering: .relaxed)
+        finished.wait()
+    }
+}
