@@ -68,13 +68,16 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // hiredis's C headers, and a thin Swift connection over them (profile sink).
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .target(name: "Redis", dependencies: ["CHiredis"]),
         // zlib's C headers, for gzip training-sample files.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The stream processor: user profiles, training samples, live metrics.
         .target(
             name: "FeedbackProcessor",
             dependencies: [
-                "Feedback", "FeedbackLog", "Kafka", "CZlib", "Pipeline",
+                "Feedback", "FeedbackLog", "Kafka", "Redis", "CZlib", "Pipeline",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

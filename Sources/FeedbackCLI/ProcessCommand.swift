@@ -17,6 +17,9 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Kafka consumer group (processors in one group share the partitions).")
     var group: String = "feedback-processor"
 
+    @Option(help: "Also publish user profiles to this Redis (host:port).")
+    var redis: String?
+
     @Option(help: "The processor's embedded store (profiles, metrics, offsets).")
     var store: String = "feedback-data/processor.sqlite"
 
@@ -29,16 +32,25 @@ struct ProcessorOptions: ParsableArguments {
     func makeProcessor(reading: Bool = true) throws -> FeedbackProcessor {
         var configuration = ProcessorConfiguration(storePath: store, samplesDirectory: samples)
         configuration.attributionWindow = .seconds(windowSeconds)
+        var sinks: [any ProfileSink] = []
+        if let redis, reading {
+            let parts = redis.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else {
+                throw ValidationError("--redis \(redis): write host:port, e.g. 127.0.0.1:6379")
+            }
+            sinks.append(try RedisProfileSink(host: String(parts[0]), port: port))
+        }
         if !brokers.isEmpty && reading {
             let source = try KafkaSource(
                 brokers: brokers.split(separator: ",").map(String.init), topic: topic, group: group)
-            return try FeedbackProcessor(source: source, configuration: configuration)
+            return try FeedbackProcessor(source: source, configuration: configuration, profileSinks: sinks)
         }
         guard FileManager.default.fileExists(atPath: log) || (!reading && FileManager.default.fileExists(atPath: store))
         else {
             throw ValidationError("no local log at \(log): record events first (feedback demo) or pass --log PATH")
         }
-        return try FeedbackProcessor(log: LocalLog(configuration: .init(path: log)), configuration: configuration)
+        return try FeedbackProcessor(
+            log: LocalLog(configuration: .init(path: log)), configuration: configuration, profileSinks: sinks)
     }
 }
 

@@ -23,16 +23,23 @@ import Kafka
 public final class FeedbackProcessor {
     public let configuration: ProcessorConfiguration
     private let source: any FeedbackSource
+    private let profileSinks: [any ProfileSink]
     private let store: SQLiteConnection
     private var started = false
 
     /// A processor over the embedded local log.
-    public convenience init(log: LocalLog, configuration: ProcessorConfiguration) throws {
-        try self.init(source: LocalLogSource(log: log), configuration: configuration)
+    public convenience init(
+        log: LocalLog, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink] = []
+    ) throws {
+        try self.init(source: LocalLogSource(log: log), configuration: configuration, profileSinks: profileSinks)
     }
 
-    public init(source: any FeedbackSource, configuration: ProcessorConfiguration) throws {
+    /// A processor over `source`; profiles are also published to `profileSinks` (Redis) every batch.
+    public init(
+        source: any FeedbackSource, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink] = []
+    ) throws {
         self.source = source
+        self.profileSinks = profileSinks
         self.configuration = configuration
         try FileManager.default.createDirectory(
             atPath: (configuration.storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -118,6 +125,7 @@ public final class FeedbackProcessor {
             var newest = try newestPerPartition()
             var watermark = newest.values.min() ?? Int64.min
             var samples: [String] = []
+            var touched = Set<String>()
             for record in records {
                 if record.offset <= applied[record.partition, default: -1] {
                     statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
@@ -137,6 +145,7 @@ public final class FeedbackProcessor {
                 try store.run(
                     "INSERT INTO seen (event_id, ts) VALUES (?, ?)", [.text(event.eventID), .int(event.timestampMs)])
                 try apply(event)
+                if !event.profileKey.isEmpty { touched.insert(event.profileKey) }
                 statistics.processed += 1
                 if event.timestampMs > newest[record.partition, default: Int64.min] {
                     newest[record.partition] = event.timestampMs
@@ -161,6 +170,10 @@ public final class FeedbackProcessor {
             statistics.samples = samples.count
             do {
                 try writeSamples(samples, part: "p\(first.partition)-\(String(format: "%012lld", first.offset))")
+                if !profileSinks.isEmpty {
+                    let profiles = try touched.sorted().compactMap { try profile(user: $0) }
+                    for sink in profileSinks { try sink.write(profiles) }
+                }
             } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
