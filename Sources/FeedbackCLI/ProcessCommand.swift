@@ -20,6 +20,12 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Also publish user profiles to this Redis (host:port).")
     var redis: String?
 
+    @Option(help: "Also publish live metrics to this ClickHouse HTTP endpoint (e.g. http://127.0.0.1:8123).")
+    var clickhouse: String?
+
+    @Option(help: "This processor's name in shared sinks (one per member of a consumer group).")
+    var instance: String = "default"
+
     @Option(help: "The processor's embedded store (profiles, metrics, offsets).")
     var store: String = "feedback-data/processor.sqlite"
 
@@ -40,17 +46,26 @@ struct ProcessorOptions: ParsableArguments {
             }
             sinks.append(try RedisProfileSink(host: String(parts[0]), port: port))
         }
+        var metricsSinks: [any MetricsSink] = []
+        if let clickhouse, reading {
+            guard let url = URL(string: clickhouse), url.scheme == "http" || url.scheme == "https" else {
+                throw ValidationError("--clickhouse \(clickhouse): give its HTTP URL, e.g. http://127.0.0.1:8123")
+            }
+            metricsSinks.append(try ClickHouseMetricsSink(url: url, instance: instance))
+        }
         if !brokers.isEmpty && reading {
             let source = try KafkaSource(
                 brokers: brokers.split(separator: ",").map(String.init), topic: topic, group: group)
-            return try FeedbackProcessor(source: source, configuration: configuration, profileSinks: sinks)
+            return try FeedbackProcessor(
+                source: source, configuration: configuration, profileSinks: sinks, metricsSinks: metricsSinks)
         }
         guard FileManager.default.fileExists(atPath: log) || (!reading && FileManager.default.fileExists(atPath: store))
         else {
             throw ValidationError("no local log at \(log): record events first (feedback demo) or pass --log PATH")
         }
         return try FeedbackProcessor(
-            log: LocalLog(configuration: .init(path: log)), configuration: configuration, profileSinks: sinks)
+            log: LocalLog(configuration: .init(path: log)), configuration: configuration, profileSinks: sinks,
+            metricsSinks: metricsSinks)
     }
 }
 

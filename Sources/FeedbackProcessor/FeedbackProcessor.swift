@@ -24,22 +24,29 @@ public final class FeedbackProcessor {
     public let configuration: ProcessorConfiguration
     private let source: any FeedbackSource
     private let profileSinks: [any ProfileSink]
+    private let metricsSinks: [any MetricsSink]
     private let store: SQLiteConnection
     private var started = false
 
     /// A processor over the embedded local log.
     public convenience init(
-        log: LocalLog, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink] = []
+        log: LocalLog, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink] = [],
+        metricsSinks: [any MetricsSink] = []
     ) throws {
-        try self.init(source: LocalLogSource(log: log), configuration: configuration, profileSinks: profileSinks)
+        try self.init(
+            source: LocalLogSource(log: log), configuration: configuration, profileSinks: profileSinks,
+            metricsSinks: metricsSinks)
     }
 
-    /// A processor over `source`; profiles are also published to `profileSinks` (Redis) every batch.
+    /// A processor over `source`; profiles are also published to `profileSinks` (Redis) and live metrics
+    /// to `metricsSinks` (ClickHouse) every batch, inside its transaction.
     public init(
-        source: any FeedbackSource, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink] = []
+        source: any FeedbackSource, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink] = [],
+        metricsSinks: [any MetricsSink] = []
     ) throws {
         self.source = source
         self.profileSinks = profileSinks
+        self.metricsSinks = metricsSinks
         self.configuration = configuration
         try FileManager.default.createDirectory(
             atPath: (configuration.storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -51,6 +58,7 @@ public final class FeedbackProcessor {
             PRAGMA busy_timeout=10000;
             CREATE TABLE IF NOT EXISTS offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
                 newest_ms INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, ts INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
             CREATE TABLE IF NOT EXISTS profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
@@ -126,6 +134,7 @@ public final class FeedbackProcessor {
             var watermark = newest.values.min() ?? Int64.min
             var samples: [String] = []
             var touched = Set<String>()
+            var touchedMinutes = Set<Int64>()
             for record in records {
                 if record.offset <= applied[record.partition, default: -1] {
                     statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
@@ -146,6 +155,7 @@ public final class FeedbackProcessor {
                     "INSERT INTO seen (event_id, ts) VALUES (?, ?)", [.text(event.eventID), .int(event.timestampMs)])
                 try apply(event)
                 if !event.profileKey.isEmpty { touched.insert(event.profileKey) }
+                touchedMinutes.insert(event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000)
                 statistics.processed += 1
                 if event.timestampMs > newest[record.partition, default: Int64.min] {
                     newest[record.partition] = event.timestampMs
@@ -173,6 +183,11 @@ public final class FeedbackProcessor {
                 if !profileSinks.isEmpty {
                     let profiles = try touched.sorted().compactMap { try profile(user: $0) }
                     for sink in profileSinks { try sink.write(profiles) }
+                }
+                if !metricsSinks.isEmpty {
+                    let windows = try metrics(minutes: touchedMinutes)
+                    let version = try nextVersion()
+                    for sink in metricsSinks { try sink.write(windows, version: version) }
                 }
             } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
@@ -419,18 +434,43 @@ public final class FeedbackProcessor {
         try store.query(
             "SELECT minute_ms, scene, source, impressions, clicks, conversions, revenue FROM metrics "
                 + "ORDER BY minute_ms DESC, scene, source LIMIT ?", [.int(Int64(limit))]
-        ).compactMap { row in
-            guard case .int(let minute) = row[0], case .text(let scene) = row[1], case .text(let source) = row[2],
-                case .int(let impressions) = row[3], case .int(let clicks) = row[4], case .int(let conversions) = row[5]
-            else { return nil }
-            let revenue: Double = if case .double(let value) = row[6] { value } else { 0 }
-            return MetricsWindow(
-                minuteMs: minute, scene: scene, source: source, impressions: Int(impressions), clicks: Int(clicks),
-                conversions: Int(conversions), revenue: revenue)
-        }
+        ).compactMap(Self.window)
+    }
+
+    private static func window(_ row: [SQLiteConnection.Value]) -> MetricsWindow? {
+        guard case .int(let minute) = row[0], case .text(let scene) = row[1], case .text(let source) = row[2],
+            case .int(let impressions) = row[3], case .int(let clicks) = row[4], case .int(let conversions) = row[5]
+        else { return nil }
+        let revenue: Double =
+            switch row[6] {
+            case .double(let value): value
+            case .int(let value): Double(value)
+            default: 0
+            }
+        return MetricsWindow(
+            minuteMs: minute, scene: scene, source: source, impressions: Int(impressions), clicks: Int(clicks),
+            conversions: Int(conversions), revenue: revenue)
     }
 
     // MARK: - State
+
+    /// Every window of these minutes, as the store holds it now.
+    private func metrics(minutes: Set<Int64>) throws -> [MetricsWindow] {
+        try minutes.sorted().flatMap { minute in
+            try store.query(
+                "SELECT minute_ms, scene, source, impressions, clicks, conversions, revenue FROM metrics WHERE minute_ms = ?",
+                [.int(minute)]
+            ).compactMap(Self.window)
+        }
+    }
+
+    /// A version that increases with every batch (rolled back with a failed one, so a retry reuses it).
+    private func nextVersion() throws(LocalLogError) -> Int64 {
+        try store.run(
+            "INSERT INTO counters (name, value) VALUES ('metrics_version', 1) "
+                + "ON CONFLICT(name) DO UPDATE SET value = value + 1", [])
+        return try store.queryInt("SELECT value FROM counters WHERE name = 'metrics_version'", []) ?? 1
+    }
 
     private func newestPerPartition() throws(LocalLogError) -> [Int32: Int64] {
         var newest: [Int32: Int64] = [:]
