@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "FeedbackBench",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "Pipeline",
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline",
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),

@@ -47,6 +47,8 @@ public struct BenchReport: Codable, Sendable {
     public var outage: Outage?
     public var replay: Replay?
     public var latency: Latency?
+    /// Stream processor: events/s from Kafka into profiles, metrics and samples, beside kcat consuming.
+    public var processor: Throughput?
 
     public init(events: Int) { self.events = events }
 }

@@ -21,8 +21,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Events per throughput run.")
     var events: Int = 1_000_000
 
-    @Option(help: "Which benchmarks: throughput,hook,outage,latency (comma-separated).")
-    var only: String = "throughput,hook,outage,latency"
+    @Option(help: "Which benchmarks: throughput,hook,outage,latency,processor (comma-separated).")
+    var only: String = "throughput,hook,outage,latency,processor"
 
     @Option(help: "Throughput settings to run: none,lz4,zstd,idempotent_zstd (comma-separated).")
     var settings: String = "none,lz4,zstd,idempotent_zstd"
@@ -95,6 +95,18 @@ struct BenchCommand: AsyncParsableCommand {
                 .run(broker: broker.address, topic: "latency", samples: samples)
             broker.stop()
         }
+        if selected.contains("processor") {
+            guard
+                let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile)
+            else {
+                throw ValidationError("kcat is not installed: run scripts/install-deps.sh")
+            }
+            let broker = try LocalBroker(tansu: tansu)
+            report.processor = try await ProcessorBenchmark(events: quick ? 5_000 : min(count, 200_000))
+                .run(broker: broker, kcat: kcat, directory: work)
+            broker.stop()
+            progress("processor: \(Int(report.processor!.ours))/s, kcat consuming \(Int(report.processor!.kcat))/s")
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -139,6 +151,11 @@ enum BenchTable {
             lines.append(
                 pad("replay from spool", 27) + pad("\(f(replay.events_per_second))/s", 40)
                     + (replay.events_per_second >= 200_000 ? "≥ 200k/s ok" : "≥ 200k/s MISSED"))
+        }
+        if let processor = report.processor {
+            lines.append(
+                pad("processor from Kafka", 27) + pad("\(f(processor.ours))/s", 16) + pad("\(f(processor.kcat))/s", 16)
+                    + pad(f(processor.ratio, 2), 8) + (processor.ratio >= 0.5 ? "≥ 0.5 ok" : "≥ 0.5 MISSED"))
         }
         if let latency = report.latency {
             lines.append(

@@ -54,8 +54,10 @@ struct ProcessorOptions: ParsableArguments {
             metricsSinks.append(try ClickHouseMetricsSink(url: url, instance: instance))
         }
         if !brokers.isEmpty && reading {
+            // A shorter session than librdkafka's 45 s default: joins and failovers take a fraction of it.
             let source = try KafkaSource(
-                brokers: brokers.split(separator: ",").map(String.init), topic: topic, group: group)
+                brokers: brokers.split(separator: ",").map(String.init), topic: topic, group: group,
+                properties: ["session.timeout.ms": "10000", "heartbeat.interval.ms": "2000"])
             return try FeedbackProcessor(
                 source: source, configuration: configuration, profileSinks: sinks, metricsSinks: metricsSinks)
         }
@@ -93,15 +95,18 @@ struct ProcessCommand: ParsableCommand {
     func run() throws {
         let processor = try options.makeProcessor()
         let idle: Duration = options.brokers.isEmpty ? .zero : .milliseconds(Int(idleSeconds * 1000))
-        var statistics = try processor.processAvailable(idle: idle)
+        var statistics = ProcessorStatistics()
+        if !options.brokers.isEmpty {
+            // Join the group first: idle time counts only once partitions are assigned.
+            let deadline = ContinuousClock.now + .seconds(120)
+            while processor.sourceAssignment.isEmpty, ContinuousClock.now < deadline {
+                statistics.add(try processor.processBatch(timeout: .milliseconds(500)))
+            }
+        }
+        statistics.add(try processor.processAvailable(idle: idle))
         while follow {
             usleep(200_000)
-            let more = try processor.processAvailable(idle: idle)
-            statistics.processed += more.processed
-            statistics.duplicates += more.duplicates
-            statistics.invalid += more.invalid
-            statistics.samples += more.samples
-            statistics.offset = max(statistics.offset, more.offset)
+            statistics.add(try processor.processAvailable(idle: idle))
         }
         if closeWindows { statistics.samples += try processor.closeAllWindows() }
         statistics.offset = processor.offset

@@ -10,8 +10,8 @@ import Kafka
 /// events applied, so a crash at any point rolls back to the last batch and the restart applies the rest
 /// once: no double counting (duplicates by `event_id` are skipped within `deduplicationWindow`, records
 /// already applied by offset) and no loss. Training samples of the batch are written — atomically, one
-/// file per hour, named by the batch's first record — before that transaction commits: a retry of the same
-/// batch rewrites the same files. The source's own offsets (Kafka's) are committed after the transaction.
+/// file per hour, named by a batch number kept in the store — before that transaction commits: a retry of
+/// a rolled-back batch rewrites the same files, and no other batch ever reuses the name. The source's own offsets (Kafka's) are committed after the transaction.
 ///
 /// ```swift
 /// let processor = try FeedbackProcessor(
@@ -93,9 +93,7 @@ public final class FeedbackProcessor {
     }
 
     /// The partitions the source currently reads (a Kafka consumer's assignment; [0] for the local log).
-    public var sourceAssignment: [Int32] {
-        (source as? KafkaSource)?.consumer.assignment ?? [0]
-    }
+    public var sourceAssignment: [Int32] { source.assignment }
 
     /// The highest input offset applied (for the local log: its offset).
     public var offset: Int64 { ((try? appliedOffsets()) ?? [:]).values.max() ?? 0 }
@@ -106,11 +104,7 @@ public final class FeedbackProcessor {
         var total = ProcessorStatistics()
         while true {
             let batch = try processBatch(timeout: idle)
-            total.processed += batch.processed
-            total.duplicates += batch.duplicates
-            total.invalid += batch.invalid
-            total.samples += batch.samples
-            total.offset = batch.offset
+            total.add(batch)
             if batch.processed + batch.duplicates + batch.invalid == 0 { return total }
         }
     }
@@ -125,13 +119,19 @@ public final class FeedbackProcessor {
         }
         let records = try source.poll(max: configuration.batchSize, timeout: timeout)
         statistics.offset = offset
-        guard let first = records.first else { return statistics }
+        guard !records.isEmpty else { return statistics }
         try store.transaction { () throws(LocalLogError) in
             var applied = try appliedOffsets()
-            // Event time per partition; the watermark is the oldest partition's newest event, so a window
-            // closes only once every partition has moved past it (events are in order within a partition).
+            // Event time per partition; the watermark is the oldest assigned partition's newest event, so a
+            // window closes only once every partition has moved past it (events are in order within a
+            // partition; an assigned partition not read yet holds it at the start of time).
             var newest = try newestPerPartition()
-            var watermark = newest.values.min() ?? Int64.min
+            let assigned = source.assignment
+            func currentWatermark() -> Int64 {
+                let partitions = assigned.isEmpty ? Array(newest.keys) : assigned
+                return partitions.map { newest[$0] ?? Int64.min }.min() ?? Int64.min
+            }
+            var watermark = currentWatermark()
             var samples: [String] = []
             var touched = Set<String>()
             var touchedMinutes = Set<Int64>()
@@ -159,7 +159,7 @@ public final class FeedbackProcessor {
                 statistics.processed += 1
                 if event.timestampMs > newest[record.partition, default: Int64.min] {
                     newest[record.partition] = event.timestampMs
-                    let moved = newest.values.min()!
+                    let moved = currentWatermark()
                     if moved > watermark {
                         watermark = moved
                         samples += try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
@@ -172,21 +172,25 @@ public final class FeedbackProcessor {
                         + "ON CONFLICT(partition) DO UPDATE SET applied = excluded.applied, newest_ms = excluded.newest_ms",
                     [.int(Int64(partition)), .int(offset), .int(newest[partition] ?? 0)])
             }
-            try store.run(
-                "DELETE FROM seen WHERE ts < ?", [.int(watermark - configuration.deduplicationWindow.milliseconds)])
-            try store.run(
-                "DELETE FROM actions WHERE ts < ?", [.int(watermark - 2 * configuration.attributionWindow.milliseconds)]
-            )
+            if watermark > Int64.min / 2 {  // no watermark yet while an assigned partition is unread
+                try store.run(
+                    "DELETE FROM seen WHERE ts < ?", [.int(watermark - configuration.deduplicationWindow.milliseconds)])
+                try store.run(
+                    "DELETE FROM actions WHERE ts < ?",
+                    [.int(watermark - 2 * configuration.attributionWindow.milliseconds)])
+            }
             statistics.samples = samples.count
             do {
-                try writeSamples(samples, part: "p\(first.partition)-\(String(format: "%012lld", first.offset))")
+                // Named by a batch number from the store: a rolled-back retry reuses it (and rewrites the same
+                // files), while a later batch — even one starting at a redelivered record — never does.
+                try writeSamples(samples, part: Self.padded(try nextCounter("batch")))
                 if !profileSinks.isEmpty {
                     let profiles = try touched.sorted().compactMap { try profile(user: $0) }
                     for sink in profileSinks { try sink.write(profiles) }
                 }
                 if !metricsSinks.isEmpty {
                     let windows = try metrics(minutes: touchedMinutes)
-                    let version = try nextVersion()
+                    let version = try nextCounter("metrics_version")
                     for sink in metricsSinks { try sink.write(windows, version: version) }
                 }
             } catch {
@@ -206,7 +210,7 @@ public final class FeedbackProcessor {
         try store.transaction { () throws(LocalLogError) in
             let samples = try closeWindows(through: Int64.max)
             count = samples.count
-            do { try writeSamples(samples, part: "final-\(String(format: "%012lld", offset + 1))") } catch {
+            do { try writeSamples(samples, part: Self.padded(try nextCounter("batch"))) } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
         }
@@ -342,37 +346,64 @@ public final class FeedbackProcessor {
             else { continue }
             let score: Double = if case .double(let value) = row[7] { value } else { 0 }
             // Join on request id + item; actions without a request id fall back to user + item in the window.
-            let match =
-                "((request_id = ? AND request_id != '' AND item_id = ?) OR (request_id = '' AND user_id = ? AND item_id = ? AND ts >= ? AND ts <= ?))"
-            let arguments: [SQLiteConnection.Value] = [
-                .text(requestID), .text(item), .text(user), .text(item), .int(ts), .int(ts + window),
-            ]
-            let clicks = try store.query(
-                "SELECT MIN(ts), COUNT(*) FROM actions WHERE type = 'click' AND \(match)", arguments
-            ).first
-            let conversions = try store.query(
-                "SELECT COUNT(*), COALESCE(SUM(value), 0) FROM actions WHERE type = 'conversion' AND \(match)",
-                arguments
-            ).first
-            let clickCount: Int64 = if case .int(let count) = clicks?[1] { count } else { 0 }
-            let clickTime: Any = if case .int(let time) = clicks?[0] { time } else { NSNull() }
-            let conversionCount: Int64 = if case .int(let count) = conversions?[0] { count } else { 0 }
-            let value: Double =
-                switch conversions?[1] {
-                case .double(let sum): sum
-                case .int(let sum): Double(sum)
-                default: 0
+            // Two indexed lookups (an OR of both would scan the whole table).
+            let byRequest = try store.query(
+                "SELECT type, ts, value FROM actions WHERE request_id = ? AND item_id = ? AND request_id != ''",
+                [.text(requestID), .text(item)])
+            let byUser = try store.query(
+                "SELECT type, ts, value FROM actions WHERE user_id = ? AND item_id = ? AND ts >= ? AND ts <= ? "
+                    + "AND request_id = ''",
+                [.text(user), .text(item), .int(ts), .int(ts + window)])
+            var clickCount = 0
+            var firstClick: Int64?
+            var conversionCount = 0
+            var value = 0.0
+            for action in byRequest + byUser {
+                guard case .text(let type) = action[0], case .int(let time) = action[1] else { continue }
+                if type == "click" {
+                    clickCount += 1
+                    firstClick = min(firstClick ?? time, time)
+                } else if type == "conversion" {
+                    conversionCount += 1
+                    switch action[2] {
+                    case .double(let amount): value += amount
+                    case .int(let amount): value += Double(amount)
+                    default: break
+                    }
                 }
-            let sample: [String: Any] = [
-                "impression_id": eventID, "request_id": requestID, "user_id": user, "device_id": device,
-                "item_id": item, "scene": scene, "position": position, "score": score,
-                "labels": Self.decodeLabels(labels), "impression_ts_ms": ts, "clicked": clickCount > 0,
-                "converted": conversionCount > 0, "conversion_value": value, "label": clickCount > 0 ? 1 : 0,
-                "click_ts_ms": clickTime,
-            ]
-            let json = String(
-                decoding: (try? JSONSerialization.data(withJSONObject: sample, options: [.sortedKeys])) ?? Data(),
-                as: UTF8.self)
+            }
+            // Keys in sorted order; written with the collector's JSON writer (Foundation's sortedKeys collates
+            // through ICU and was half of the processor's time).
+            let writer = JSONWriter(capacity: 512)
+            writer.raw("{\"click_ts_ms\":")
+            if let firstClick { writer.int(firstClick) } else { writer.raw("null") }
+            writer.raw(clickCount > 0 ? ",\"clicked\":true" : ",\"clicked\":false")
+            writer.raw(",\"conversion_value\":")
+            writer.double(value)
+            writer.raw(conversionCount > 0 ? ",\"converted\":true" : ",\"converted\":false")
+            writer.raw(",\"device_id\":")
+            writer.string(device)
+            writer.raw(",\"impression_id\":")
+            writer.string(eventID)
+            writer.raw(",\"impression_ts_ms\":")
+            writer.int(ts)
+            writer.raw(",\"item_id\":")
+            writer.string(item)
+            writer.raw(clickCount > 0 ? ",\"label\":1" : ",\"label\":0")
+            writer.raw(",\"labels\":")
+            writer.labels(Self.decodeLabels(labels))
+            writer.raw(",\"position\":")
+            writer.int(position)
+            writer.raw(",\"request_id\":")
+            writer.string(requestID)
+            writer.raw(",\"scene\":")
+            writer.string(scene)
+            writer.raw(",\"score\":")
+            writer.double(score)
+            writer.raw(",\"user_id\":")
+            writer.string(user)
+            writer.byte(UInt8(ascii: "}"))
+            let json = String(decoding: writer.bytes, as: UTF8.self)
             samples.append(json)
             try store.run("DELETE FROM pending WHERE event_id = ?", [.text(eventID)])
         }
@@ -399,7 +430,7 @@ public final class FeedbackProcessor {
         for (partition, bytes) in partitions {
             try GzipFile.write(
                 bytes,
-                to: "\(configuration.samplesDirectory)/\(partition)/part-\(String(format: "%012lld", part)).jsonl.gz")
+                to: "\(configuration.samplesDirectory)/\(partition)/part-\(part).jsonl.gz")
         }
     }
 
@@ -464,12 +495,13 @@ public final class FeedbackProcessor {
         }
     }
 
-    /// A version that increases with every batch (rolled back with a failed one, so a retry reuses it).
-    private func nextVersion() throws(LocalLogError) -> Int64 {
+    /// A number that increases with every call in a committed transaction (rolled back with a failed one,
+    /// so a retried batch gets the same number again).
+    private func nextCounter(_ name: String) throws(LocalLogError) -> Int64 {
         try store.run(
-            "INSERT INTO counters (name, value) VALUES ('metrics_version', 1) "
-                + "ON CONFLICT(name) DO UPDATE SET value = value + 1", [])
-        return try store.queryInt("SELECT value FROM counters WHERE name = 'metrics_version'", []) ?? 1
+            "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
+            [.text(name)])
+        return try store.queryInt("SELECT value FROM counters WHERE name = ?", [.text(name)]) ?? 1
     }
 
     private func newestPerPartition() throws(LocalLogError) -> [Int32: Int64] {
@@ -478,6 +510,12 @@ public final class FeedbackProcessor {
             if case .int(let partition) = row[0], case .int(let ms) = row[1] { newest[Int32(partition)] = ms }
         }
         return newest
+    }
+
+    /// `value` in decimal, zero-padded to 12 digits (sortable file names).
+    static func padded(_ value: Int64) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
     }
 
     static func encodeLabels(_ labels: [String: String]) -> String {

@@ -26,6 +26,9 @@ public protocol FeedbackSource: AnyObject {
     func poll(max: Int, timeout: Duration) throws -> [SourceRecord]
     /// The outputs of `records` are durable: the source may forget them (commit its own offsets).
     func commit(_ records: [SourceRecord]) throws
+    /// The partitions this source reads now (a consumer's assignment). Event-time windows close only once
+    /// every one of them has passed (an assigned partition not read yet holds the watermark back).
+    var assignment: [Int32] { get }
 }
 
 /// The embedded local log as a source (one partition, 0). The processor's store is the offset of record.
@@ -46,6 +49,8 @@ public final class LocalLogSource: FeedbackSource {
     }
 
     public func commit(_ records: [SourceRecord]) throws {}
+
+    public var assignment: [Int32] { [0] }
 }
 
 /// A Kafka topic as a source, read by a consumer group: several processors with the same group share the
@@ -85,6 +90,8 @@ public final class KafkaSource: FeedbackSource {
         try consumer.commit(polled)
         polled.removeAll()
     }
+
+    public var assignment: [Int32] { consumer.assignment }
 
     /// Leaves the group.
     public func close() { consumer.close() }

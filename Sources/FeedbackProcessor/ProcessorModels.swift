@@ -33,4 +33,13 @@ public struct ProcessorStatistics: Sendable, Hashable, Codable {
     public var samples = 0
     public var offset: Int64 = 0
     public init() {}
+
+    /// Adds another pass's counts (the offset is the later one's).
+    public mutating func add(_ other: ProcessorStatistics) {
+        processed += other.processed
+        duplicates += other.duplicates
+        invalid += other.invalid
+        samples += other.samples
+        offset = max(offset, other.offset)
+    }
 }

@@ -49,8 +49,7 @@ import Testing
         let deadline = ContinuousClock.now + .seconds(30)
         // Kill it once some batches are committed but before it is done.
         while ContinuousClock.now < deadline, victim.process.isRunning {
-            let store = crashed + "/feedback-data/processor.sqlite"
-            if let offset = try? LocalLog.committedProcessorOffset(store: store), offset > 5000 { break }
+            if ProcessorOutputs.applied(crashed) > 5000 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         let killedMidStream = victim.process.isRunning
@@ -61,26 +60,11 @@ import Testing
         print("processor SIGKILL: killed mid-stream \(killedMidStream); rerun \(rerun.stdout)")
         #expect(killedMidStream)
 
-        func outputs(_ directory: String) async throws -> (String, String, [String]) {
-            let metrics = try FeedbackBinary(["metrics", "--last", "100000"], directory: directory)
-            _ = try await metrics.wait()
-            let profile = try FeedbackBinary(["profile", "user_7"], directory: directory)
-            _ = try await profile.wait()
-            let listing = try TestEnvironment.run(
-                "/usr/bin/find", [directory + "/feedback-data/samples", "-name", "*.gz"])
-            var lines: [String] = []
-            for file in String(decoding: listing, as: UTF8.self).split(separator: "\n") {
-                let text = try TestEnvironment.run("/bin/gzip", ["-dc", String(file)])
-                lines += String(decoding: text, as: UTF8.self).split(separator: "\n").map(String.init)
-            }
-            return (metrics.stdout, profile.stdout, lines.sorted())
-        }
-        let (cleanMetrics, cleanProfile, cleanSamples) = try await outputs(clean)
-        let (crashedMetrics, crashedProfile, crashedSamples) = try await outputs(crashed)
-        #expect(cleanSamples.count == 21_000)  // 60 % impressions of 40,000, less the last 5 s whose window is open
-        #expect(cleanMetrics == crashedMetrics)
-        #expect(cleanProfile == crashedProfile && cleanProfile.contains("user_7"))
-        #expect(cleanSamples == crashedSamples, "\(cleanSamples.count) vs \(crashedSamples.count) samples")
+        let cleanOutputs = try await ProcessorOutputs.read(clean)
+        let crashedOutputs = try await ProcessorOutputs.read(crashed)
+        #expect(cleanOutputs.samples.count == 21_000)  // 60 % impressions of 40,000, less the last 5 s still open
+        #expect(cleanOutputs.profile.contains("user_7"))
+        #expect(cleanOutputs == crashedOutputs)
     }
 
     @Test func metricsAreWrittenInPrometheusTextFormat() async throws {

@@ -104,12 +104,18 @@ import Testing
             source: kafkaSource(broker, topic: topic, group: "group-\(UUID().uuidString.prefix(6))"),
             configuration: configuration(directory))
         var processed = 0
+        var emitted = 0
+        var files: [String] = []
         let deadline = ContinuousClock.now + .seconds(60)
         while processed < events.count, ContinuousClock.now < deadline {
-            processed += try processor.processBatch(timeout: .milliseconds(500)).processed
+            let batch = try processor.processBatch(timeout: .milliseconds(500))
+            processed += batch.processed
+            emitted += batch.samples
+            files.append("\(batch.processed)/\(batch.duplicates)/\(batch.samples)")
         }
         #expect(processed == events.count)
-        try processor.closeAllWindows()
+        emitted += try processor.closeAllWindows()
+        #expect(emitted == 2_500, "batches (processed/duplicates/samples): \(files)")
         let expected = try reference(events)
         #expect(try processor.metrics(limit: 100_000) == expected.metrics(limit: 100_000))
         for user in 0..<40 {
@@ -187,6 +193,46 @@ import Testing
         }
         let samples = try directories.flatMap { try Self.samples($0) }.sorted()
         #expect(samples == (try Self.samples((expected.configuration.storePath as NSString).deletingLastPathComponent)))
+    }
+}
+
+extension ProcessorKafkaTests {
+    /// `feedback process --brokers` SIGKILLed mid-stream and rerun in its group ends with the outputs of a
+    /// clean run in another group.
+    @Test func kafkaProcessorSIGKILLedMidStreamEndsWithTheOutputsOfACleanRun() async throws {
+        let broker = try TestBroker.get()
+        let topic = try broker.createTopic("process-kill")
+        let producer = try FeedbackBinary(
+            [
+                "produce", "--brokers", broker.address, "--topic", topic, "--count", "40000", "--users", "300",
+                "--flush-interval-ms", "5", "--no-spool",
+            ], directory: temporaryDirectory())
+        #expect(try await producer.wait() == 0)
+        func process(_ group: String, _ directory: String) throws -> FeedbackBinary {
+            try FeedbackBinary(
+                [
+                    "process", "--brokers", broker.address, "--topic", topic, "--group", group, "--window-seconds", "5",
+                    "--idle-seconds", "4",
+                ], directory: directory)
+        }
+        let clean = temporaryDirectory()
+        let crashed = temporaryDirectory()
+        #expect(try await process("clean-\(topic)", clean).wait() == 0)
+        let victim = try process("crash-\(topic)", crashed)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ProcessorOutputs.applied(crashed) < 5000, victim.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let killedMidStream = victim.process.isRunning && ProcessorOutputs.applied(crashed) < 40_000
+        victim.signal(SIGKILL)
+        _ = try await victim.wait(timeout: .seconds(10))
+        let rerun = try process("crash-\(topic)", crashed)
+        #expect(try await rerun.wait() == 0)
+        print("kafka processor SIGKILL: killed mid-stream \(killedMidStream), rerun \(rerun.stdout)")
+        #expect(killedMidStream)
+        let cleanOutputs = try await ProcessorOutputs.read(clean)
+        #expect(cleanOutputs.samples.count > 15_000 && ProcessorOutputs.applied(clean) == 40_000)
+        #expect(cleanOutputs == (try await ProcessorOutputs.read(crashed)))
     }
 }
 

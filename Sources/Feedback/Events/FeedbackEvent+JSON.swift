@@ -59,7 +59,7 @@ extension JSONWriter {
     }
 
     /// Labels with sorted keys, like Go; the usual zero to two labels are written without allocating.
-    func labels(_ labels: [String: String]) {
+    package func labels(_ labels: [String: String]) {
         byte(UInt8(ascii: "{"))
         switch labels.count {
         case 0:

@@ -7,12 +7,12 @@
 /// Its storage is a raw, growable buffer rather than `[UInt8]`: an encoder appends dozens of small runs per
 /// event, and Array's per-append uniqueness and capacity checks were a fifth of the sender's time. One
 /// writer belongs to one thread (the collector's sender, or one encode call); it is never shared.
-final class JSONWriter {
+package final class JSONWriter {
     private var base: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     private(set) var count = 0
 
-    init(capacity: Int = 1024) {
+    package init(capacity: Int = 1024) {
         self.capacity = max(64, capacity)
         base = .allocate(capacity: self.capacity)
     }
@@ -20,14 +20,14 @@ final class JSONWriter {
     deinit { base.deallocate() }
 
     /// A copy of what was written.
-    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    package var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
     /// What was written, valid until the next write.
     func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
-    func reset() { count = 0 }
+    package func reset() { count = 0 }
 
     @inline(__always) private func reserve(_ extra: Int) {
         if count + extra > capacity { grow(count + extra) }
@@ -50,11 +50,11 @@ final class JSONWriter {
         count += run.count
     }
 
-    @inline(__always) func raw(_ text: StaticString) {
+    @inline(__always) package func raw(_ text: StaticString) {
         text.withUTF8Buffer { append($0) }
     }
 
-    @inline(__always) func byte(_ value: UInt8) {
+    @inline(__always) package func byte(_ value: UInt8) {
         reserve(1)
         base[count] = value
         count += 1
@@ -77,7 +77,7 @@ final class JSONWriter {
         byte < 64 ? (specialBelow64 >> UInt64(byte)) & 1 != 0 : (byte == 0x5C || byte == 0xE2)
     }
 
-    func string(_ value: String) {
+    package func string(_ value: String) {
         byte(UInt8(ascii: "\""))
         if value.utf8.withContiguousStorageIfAvailable({ escaped($0) }) == nil {
             var copy = value
@@ -139,7 +139,7 @@ final class JSONWriter {
         }
     }
 
-    func int(_ value: Int64) {
+    package func int(_ value: Int64) {
         if value >= 0 && value < 10 {
             byte(UInt8(ascii: "0") + UInt8(value))
             return
@@ -161,7 +161,7 @@ final class JSONWriter {
     /// Go's `encoding/json` float format: shortest round-trip digits, integers without ".0", exponent
     /// form below 1e-6 and from 1e21 with a two-digit minimum exponent dropped ("1e-07" -> "1e-7").
     /// Non-finite values have no JSON form: they are written as `null` (Go would fail the whole event).
-    func double(_ value: Double) {
+    package func double(_ value: Double) {
         guard value.isFinite else {
             raw("null")
             return

@@ -1,5 +1,4 @@
 import FeedbackBench
-import FeedbackLog
 import Foundation
 
 /// Where the project's downloaded tools live (scripts/install-deps.sh puts them in .deps/).
@@ -79,20 +78,5 @@ final class LockedData: @unchecked Sendable {
     func wait() -> Data {
         ready.wait()
         return data
-    }
-}
-
-extension LocalLog {
-    /// The input offset a processor store has committed (nil while it has none).
-    static func committedProcessorOffset(store: String) throws -> Int64? {
-        guard FileManager.default.fileExists(atPath: store) else { return nil }
-        let output = try TestEnvironment.run(
-            "/usr/bin/env",
-            [
-                "python3", "-c",
-                "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(\"select max(applied) from offsets\").fetchone(); print(r[0] if r and r[0] is not None else '')",
-                store,
-            ])
-        return Int64(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
