@@ -28,7 +28,7 @@ public struct LatencyBenchmark: Sendable {
         for index in 0..<count {
             let due = start + .nanoseconds(Int64(Double(index) / rate * 1e9))
             if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
-            try collector.record(BenchEvents.event(index))
+            try collector.record(SyntheticEvents.event(index))
         }
         await collector.shutdown()
         let values = samples.sorted()

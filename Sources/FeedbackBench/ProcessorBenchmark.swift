@@ -20,7 +20,7 @@ public struct ProcessorBenchmark: Sendable {
             if index & 1023 == 0 {
                 while collector.bufferedEvents > 100_000 { try await Task.sleep(for: .microseconds(100)) }
             }
-            try? collector.record(BenchEvents.event(index))
+            try? collector.record(SyntheticEvents.event(index))
         }
         guard await collector.shutdown(timeout: .seconds(120)).delivered == events else {
             throw ProcessFailure(description: "processor bench: could not publish \(events) events")

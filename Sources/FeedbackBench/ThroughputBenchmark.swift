@@ -47,7 +47,7 @@ public struct ThroughputBenchmark: Sendable {
         let capacity = 200_000
         // Built before the clock starts, as kcat's input is written before its run: what is timed is the
         // collector — JSON encoding included — not the benchmark's event generator.
-        let prepared = (0..<events).map { BenchEvents.event($0) }
+        let prepared = (0..<events).map { SyntheticEvents.event($0) }
         let collector = try FeedbackCollector.kafka(configuration, collector: .init(capacity: capacity))
         let start = ContinuousClock.now
         for (index, event) in prepared.enumerated() {
@@ -73,7 +73,7 @@ public struct ThroughputBenchmark: Sendable {
         var chunk: [UInt8] = []
         chunk.reserveCapacity(1 << 20)
         for index in 0..<events {
-            let event = BenchEvents.event(index)
+            let event = SyntheticEvents.event(index)
             chunk.append(contentsOf: (event.partitionKey ?? "").utf8)
             chunk.append(UInt8(ascii: "\t"))
             chunk.append(contentsOf: event.jsonBytes())

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Feedback
+import FeedbackBench
 import FeedbackKafka
 import Foundation
 import Pipeline
@@ -98,7 +99,6 @@ final class Recorder: Service, @unchecked Sendable {
     }
 
     func run() async throws {
-        let generator = SyntheticEvents(users: users)
         let start = ContinuousClock.now
         for index in 0..<count {
             if index % 256 == 0, Task.isShuttingDownGracefully || Task.isCancelled { return }
@@ -113,7 +113,7 @@ final class Recorder: Service, @unchecked Sendable {
                     try? await Task.sleep(for: .microseconds(200))
                 }
             }
-            try? collector.record(generator.event(first + index))
+            try? collector.record(SyntheticEvents.event(first + index, users: users))
             if progressEvery > 0, (index + 1) % progressEvery == 0 {
                 FileHandle.standardError.write(Data("recorded \(first + index + 1)\n".utf8))
             }
@@ -123,35 +123,6 @@ final class Recorder: Service, @unchecked Sendable {
             _ = await collector.flush(timeout: drainTimeout)
             _ = await kafka.waitForSpoolDrained(timeout: drainTimeout)
         }
-    }
-}
-
-/// Deterministic seed-format events: the same index gives the same event in every run.
-struct SyntheticEvents {
-    static let types: [FeedbackEventType] = [
-        .impression, .impression, .impression, .impression, .impression, .impression, .click, .click, .conversion,
-        .skip,
-    ]
-    static let scenes = ["feed", "detail", "search"]
-    static let sources = ["hot", "ann", "personal", "fresh"]
-    let users: Int
-
-    func event(_ index: Int) -> FeedbackEvent {
-        let type = Self.types[index % Self.types.count]
-        let source = Self.sources[index % Self.sources.count]
-        return FeedbackEvent(
-            type: type,
-            itemID: "item_\((index &* 7919) % 100_000)",
-            userID: "user_\(index % users)",
-            deviceID: "device_\(index % users)",
-            scene: Self.scenes[index % Self.scenes.count],
-            requestID: "req_\(index / 10)",
-            eventID: "evt_\(index)",
-            timestampMs: 1_704_067_200_000 + Int64(index),
-            position: index % 10,
-            score: Double(index % 1000) / 1000,
-            labels: ["recall_source": source, "recall_type": source],
-            extras: type == .conversion ? ["amount": .double(99.0), "order_id": .string("order_\(index)")] : [:])
     }
 }
 

@@ -1,7 +1,8 @@
 import Feedback
 
-/// The seed-format events every benchmark sends: deterministic, ~330 bytes of JSON each, 10k users.
-public enum BenchEvents {
+/// Deterministic seed-format events (~330 bytes of JSON each): the same index gives the same event in every
+/// run. `feedback produce` and every benchmark send these.
+public enum SyntheticEvents {
     static let types: [FeedbackEventType] = [
         .impression, .impression, .impression, .impression, .impression, .impression, .click, .click, .conversion,
         .skip,
