@@ -137,7 +137,9 @@ struct ProfileCommand: ParsableCommand {
 
 struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "metrics", abstract: "Print the latest live-metric windows (minute × scene × recall source).")
+        commandName: "metrics",
+        abstract: "Print the latest live-metric windows (minute × scene × recall source), from the store or ClickHouse."
+    )
 
     @OptionGroup var options: ProcessorOptions
 
@@ -145,7 +147,16 @@ struct MetricsCommand: ParsableCommand {
     var last: Int = 12
 
     func run() throws {
-        let windows = try options.makeProcessor(reading: false).metrics(limit: last)
+        let windows: [MetricsWindow]
+        if let clickhouse = options.clickhouse {
+            // Totals over every processor instance, as ClickHouse holds them.
+            guard let url = URL(string: clickhouse) else {
+                throw ValidationError("--clickhouse \(clickhouse): give its HTTP URL, e.g. http://127.0.0.1:8123")
+            }
+            windows = try ClickHouseMetricsSink(url: url).totals(limit: last)
+        } else {
+            windows = try options.makeProcessor(reading: false).metrics(limit: last)
+        }
         let formatter = ISO8601DateFormatter()
         print("minute                scene    source                impressions  clicks  conv  CTR     CVR     revenue")
         for window in windows {

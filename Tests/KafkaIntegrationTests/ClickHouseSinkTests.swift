@@ -66,11 +66,34 @@ final class TestClickHouse: @unchecked Sendable {
                     && a.clicks == b.clicks && a.conversions == b.conversions && abs(a.revenue - b.revenue) < 1e-9,
                 "\(a) vs \(b)")
         }
+        // `feedback metrics --clickhouse` prints the same newest windows.
+        let cli = try FeedbackBinary(
+            ["metrics", "--clickhouse", clickhouse.url.absoluteString, "--last", "3"], directory: temporaryDirectory())
+        let status = try cli.process.waitForExit(timeout: 30)
+        #expect(status == 0, "\(cli.stderr)")
+        let rows = cli.stdout.split(separator: "\n").dropFirst()
+        #expect(rows.count == 3 && rows.first?.contains(" \(stored[0].impressions) ") == true, "\(cli.stdout)")
         // A second processor instance's rows add up instead of replacing the first one's.
         try sink.write([stored[0]], version: 1)
         let other = try ClickHouseMetricsSink(url: clickhouse.url, instance: "two")
         try other.write([stored[0]], version: 1)
         let doubled = try sink.totals(limit: 1)
         #expect(doubled.first?.impressions == 2 * stored[0].impressions)
+    }
+}
+
+extension Process {
+    /// Waits synchronously (tests that are not async) for the process to end; returns its status.
+    func waitForExit(timeout: Double) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning {
+            if Date() > deadline {
+                terminate()
+                throw TestEnvironment.Failure(description: "process did not exit within \(timeout) s")
+            }
+            usleep(10_000)
+        }
+        usleep(50_000)  // let the output pipes drain
+        return terminationStatus
     }
 }
