@@ -1,4 +1,4 @@
-/// Everything `feedback bench` measured, as printed with `--json`.
+/// Everything `feedback bench` measured, as printed with `--json` (keys in snake_case: `p99_us`, ...).
 public struct BenchReport: Codable, Sendable {
     public struct Throughput: Codable, Sendable {
         /// Our acknowledged events per second (record → acked, JSON encoding included).
@@ -15,29 +15,29 @@ public struct BenchReport: Codable, Sendable {
     }
 
     public struct Hook: Codable, Sendable {
-        public var p50_us: Double
-        public var p99_us: Double
-        public var p999_us: Double
-        public var allocs_per_event: Double
+        public var p50Us: Double
+        public var p99Us: Double
+        public var p999Us: Double
+        public var allocsPerEvent: Double
     }
 
     public struct Outage: Codable, Sendable {
-        public var peak_rss_mib: Double
-        public var cap_mib: Double
-        public var seconds_down: Double
-        public var events_per_second: Double
+        public var peakRssMib: Double
+        public var capMib: Double
+        public var secondsDown: Double
+        public var eventsPerSecond: Double
         public var spooled: Int
     }
 
     public struct Replay: Codable, Sendable {
-        public var events_per_second: Double
+        public var eventsPerSecond: Double
         public var events: Int
     }
 
     public struct Latency: Codable, Sendable {
         public var rate: Double
-        public var p50_ms: Double
-        public var p99_ms: Double
+        public var p50Ms: Double
+        public var p99Ms: Double
         public var samples: Int
     }
 

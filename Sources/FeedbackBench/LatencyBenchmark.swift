@@ -36,7 +36,7 @@ public struct LatencyBenchmark: Sendable {
         func percentile(_ p: Double) -> Double {
             Double(values[min(values.count - 1, Int(Double(values.count) * p))]) / 1e6
         }
-        return .init(rate: rate, p50_ms: percentile(0.5), p99_ms: percentile(0.99), samples: values.count)
+        return .init(rate: rate, p50Ms: percentile(0.5), p99Ms: percentile(0.99), samples: values.count)
     }
 }
 

@@ -53,9 +53,9 @@ public struct OutageBenchmark: Sendable {
         let replayed = json["replayed", default: 0]
         return (
             .init(
-                peak_rss_mib: Double(peakKiB) / 1024, cap_mib: capMiB, seconds_down: secondsDown,
-                events_per_second: rate, spooled: spooledBefore),
-            .init(events_per_second: Double(max(replayed, spooledBefore)) / replaySeconds, events: replayed)
+                peakRssMib: Double(peakKiB) / 1024, capMib: capMiB, secondsDown: secondsDown,
+                eventsPerSecond: rate, spooled: spooledBefore),
+            .init(eventsPerSecond: Double(max(replayed, spooledBefore)) / replaySeconds, events: replayed)
         )
     }
 
