@@ -17,3 +17,9 @@ static inline rd_kafka_resp_err_t feedback_produce(rd_kafka_topic_t *rkt, const 
     }
     return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
+
+/// rd_kafka_produce_batch to the partitioner's choice, copying each key and payload. One topic lock and one
+/// clock reading for the whole batch instead of per message; each message's outcome is left in its `err`.
+static inline int feedback_produce_batch(rd_kafka_topic_t *rkt, rd_kafka_message_t *messages, int count) {
+    return rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, messages, count);
+}

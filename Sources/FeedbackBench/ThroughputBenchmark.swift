@@ -46,15 +46,19 @@ public struct ThroughputBenchmark: Sendable {
         configuration.flushInterval = .milliseconds(lingerMs)
         let capacity = 200_000
         // Built before the clock starts, as kcat's input is written before its run: what is timed is the
-        // collector — JSON encoding included — not the benchmark's event generator.
-        let prepared = (0..<events).map { SyntheticEvents.event($0) }
+        // collector — JSON encoding included — not the benchmark's event generator. Each event is handed
+        // over (moved, not copied) as a service hands over the event it just built; the collector then
+        // owns and frees it. Reversed so that `popLast` records them in index order.
+        var prepared = (0..<events).reversed().map { SyntheticEvents.event($0) }
         let collector = try FeedbackCollector.kafka(configuration, collector: .init(capacity: capacity))
         let start = ContinuousClock.now
-        for (index, event) in prepared.enumerated() {
+        var index = 0
+        while let event = prepared.popLast() {
             if index & 1023 == 0 {
                 while collector.bufferedEvents > capacity / 2 { try await Task.sleep(for: .microseconds(100)) }
             }
             try? collector.record(event)
+            index += 1
         }
         _ = await collector.flush(timeout: .seconds(120))
         let seconds = (ContinuousClock.now - start).seconds

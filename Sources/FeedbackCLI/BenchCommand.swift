@@ -54,15 +54,18 @@ struct BenchCommand: AsyncParsableCommand {
             try benchmark.writeKcatInput(to: input)
             let names = Set(settings.split(separator: ",").map(String.init))
             for setting in ThroughputBenchmark.Setting.all where names.contains(setting.name) {
-                // A fresh broker per setting: the in-memory broker keeps everything it is sent.
-                let broker = try LocalBroker(tansu: tansu)
-                try broker.createTopic("ours")
-                try broker.createTopic("kcat")
+                // A fresh, empty broker for each side: the in-memory broker keeps everything it is sent, and a
+                // broker already holding the other side's million events is slower to append to.
+                let kcatBroker = try LocalBroker(tansu: tansu)
+                try kcatBroker.createTopic("kcat")
                 let kcatRate = try benchmark.runKcat(
-                    setting, kcat: kcat, input: input, broker: broker.address, topic: "kcat")
-                let ours = try await benchmark.runOurs(setting, broker: broker.address, topic: "ours")
+                    setting, kcat: kcat, input: input, broker: kcatBroker.address, topic: "kcat")
+                kcatBroker.stop()
+                let oursBroker = try LocalBroker(tansu: tansu)
+                try oursBroker.createTopic("ours")
+                let ours = try await benchmark.runOurs(setting, broker: oursBroker.address, topic: "ours")
+                oursBroker.stop()
                 report.throughput[setting.name] = .init(ours: ours, kcat: kcatRate, ratio: ours / kcatRate)
-                broker.stop()
                 progress("throughput \(setting.name): ours \(Int(ours))/s, kcat \(Int(kcatRate))/s")
             }
         }

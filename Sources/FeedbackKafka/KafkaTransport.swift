@@ -104,6 +104,40 @@ public final class KafkaTransport: DurableTransport {
         }
     }
 
+    /// The whole batch in one librdkafka call (``KafkaProducer/produce(count:message:refused:)``); with a
+    /// spool, what librdkafka cannot take now is spooled, as in ``send(key:payload:token:)``.
+    public func send(_ batch: OutgoingBatch, from start: Int, rejected: (Int, String) -> Void) -> Int {
+        if state.spool != nil && state.brokersDown.load(ordering: .relaxed) {
+            for index in start..<batch.count { spoolLater(batch, index) }
+            return batch.count
+        }
+        let taken = batch.withMessages { message in
+            producer.produce(
+                count: batch.count - start,
+                message: { offset in
+                    let (key, payload, token) = message(start + offset)
+                    return OutgoingMessage(key: key, value: payload, token: token)
+                },
+                refused: { offset, error in
+                    if state.spool != nil, !error.isPermanent {
+                        spoolLater(batch, start + offset)
+                    } else {
+                        rejected(start + offset, error.description)
+                    }
+                })
+        }
+        guard start + taken < batch.count, state.spool != nil else { return start + taken }
+        // librdkafka's queue is full: spool the rest rather than wait.
+        for index in (start + taken)..<batch.count { spoolLater(batch, index) }
+        return batch.count
+    }
+
+    private func spoolLater(_ batch: OutgoingBatch, _ index: Int) {
+        batch.withMessage(index) { key, payload, _ in
+            state.spoolLater(key: key.map { Array($0) }, payload: Array(payload))
+        }
+    }
+
     public func batchDidEnd() { state.flushSpoolBuffer() }
 
     public func flush(timeout: Duration) -> Bool {

@@ -37,7 +37,7 @@ public final class FeedbackCollector: Sendable {
 
     /// Records one event. Never blocks. Throws ``FeedbackError`` (and counts a drop) when the event is
     /// invalid, the buffer is full or the collector is shut down.
-    public func record(_ event: FeedbackEvent) throws(FeedbackError) {
+    public func record(_ event: consuming FeedbackEvent) throws(FeedbackError) {
         core.tracker.countRecorded(1)
         do {
             try event.validate()
@@ -49,7 +49,7 @@ public final class FeedbackCollector: Sendable {
             try writeDurably([event])
             return
         }
-        try core.enqueue(.event(event, enqueuedNanos: MonotonicClock.nanoseconds()), count: 1)
+        try core.enqueue(.event(consume event, enqueuedNanos: MonotonicClock.nanoseconds()), count: 1)
     }
 
     /// Records the impressions of a response: one event per item, `position` = index in `items`, all with

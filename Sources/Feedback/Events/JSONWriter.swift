@@ -29,6 +29,9 @@ package final class JSONWriter {
 
     package func reset() { count = 0 }
 
+    /// Forgets what was written after the first `count` bytes.
+    func truncate(to count: Int) { self.count = min(self.count, count) }
+
     @inline(__always) private func reserve(_ extra: Int) {
         if count + extra > capacity { grow(count + extra) }
     }
@@ -86,10 +89,31 @@ package final class JSONWriter {
         byte(UInt8(ascii: "\""))
     }
 
+    /// Whether any of the 8 bytes in `word` may need escaping: below 0x20, `"`, `&`, `<`, `>`, `\\`, or
+    /// non-ASCII (which covers U+2028/U+2029). Bit tricks from "Bit Twiddling Hacks" (haszero/hasless),
+    /// exact as a yes/no answer; a yes sends those 8 bytes through the byte-wise check.
+    @inline(__always) private static func mayNeedEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+        let below0x20 = (word &- ones &* 0x20) & ~word & highs != 0
+        return below0x20 || word & highs != 0 || hasZeroByte(word ^ (ones &* 0x22))
+            || hasZeroByte(word ^ (ones &* 0x26))
+            || hasZeroByte(word ^ (ones &* 0x3C)) || hasZeroByte(word ^ (ones &* 0x3E))
+            || hasZeroByte(word ^ (ones &* 0x5C))
+    }
+
     private func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         var runStart = 0
         var index = 0
         let count = utf8.count
+        // Most strings are plain ASCII ids: skip them 8 bytes at a time.
+        if let base = utf8.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= count, !Self.mayNeedEscaping(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+            }
+        }
         while index < count {
             let byte = utf8[index]
             guard Self.isSpecial(byte) else {
@@ -171,6 +195,9 @@ package final class JSONWriter {
             int(Int64(value))
             return
         }
+        if magnitude >= 1e-6, magnitude < 1e9, fixedPoint(value) {
+            return
+        }
         if magnitude >= 1e-6, magnitude < 1e21 {
             var text = value.description
             if text.utf8.contains(UInt8(ascii: "e")) {
@@ -198,13 +225,55 @@ package final class JSONWriter {
         ascii(text)
     }
 
+    /// Writes `value` directly when it is exactly a whole number of millionths (`Double(n) / 1e6`, as
+    /// scores, prices and rates usually are), which needs no shortest-digits search: below 1e9 two decimals
+    /// with at most six fractional digits are 1e-6 apart, more than the value's rounding interval, so the
+    /// trimmed digits of n/1e6 are the only shortest round-trip form (the one `description` finds). Returns
+    /// false, writing nothing, for any other value. Tested against the general path.
+    @inline(__always) func fixedPoint(_ value: Double) -> Bool {
+        let scaled = (value * 1_000_000).rounded()
+        guard scaled / 1_000_000 == value else { return false }
+        var millionths = Int64(scaled).magnitude
+        var integerPart = millionths / 1_000_000
+        millionths %= 1_000_000
+        var fractionDigits = 6
+        while millionths % 10 == 0, fractionDigits > 0 {
+            millionths /= 10
+            fractionDigits -= 1
+        }
+        // "-" + up to 9 integer digits + "." + up to 6 fraction digits.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 17) { buffer in
+            var position = 17
+            for _ in 0..<fractionDigits {
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: millionths % 10)
+                millionths /= 10
+            }
+            if fractionDigits > 0 {
+                position -= 1
+                buffer[position] = UInt8(ascii: ".")
+            }
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: integerPart % 10)
+                integerPart /= 10
+            } while integerPart > 0
+            if value < 0 {
+                position -= 1
+                buffer[position] = UInt8(ascii: "-")
+            }
+            append(UnsafeBufferPointer(rebasing: buffer[position..<17]))
+        }
+        return true
+    }
+
     private func ascii(_ text: String) {
         var text = text
         text.withUTF8 { append($0) }
     }
 
     /// The shortest round-trip digits of `value`, written without an exponent.
-    static func plainDecimal(_ value: Double) -> String {
+    package static func plainDecimal(_ value: Double) -> String {
         let text = value.description  // e.g. "1.5e-05" or "1.2345e+16"
         guard let e = text.firstIndex(of: "e"), let exponent = Int(text[text.index(after: e)...]) else {
             return text

@@ -13,6 +13,11 @@ public protocol FeedbackTransport: Sendable {
     func start(tracker: DeliveryTracker)
     /// Hands over one encoded event (key: the partition key, if any). `token` identifies it in the outcome.
     func send(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, token: UInt) -> TransportSendResult
+    /// Hands over the events of `batch` from index `start` on, in order, and returns the index up to which
+    /// they were taken: accepted, or rejected for good (each rejection passed to `rejected` with its index and
+    /// reason). Returning less than `batch.count` means busy: the collector retries the rest shortly.
+    /// Default: one ``send(key:payload:token:)`` per event.
+    func send(_ batch: OutgoingBatch, from start: Int, rejected: (Int, String) -> Void) -> Int
     /// Called after each group of `send` calls, when the collector's buffer is momentarily drained: the moment
     /// for a transport that batches (a local log) to commit. Default: nothing.
     func batchDidEnd()
@@ -24,6 +29,20 @@ public protocol FeedbackTransport: Sendable {
 
 extension FeedbackTransport {
     public func batchDidEnd() {}
+
+    public func send(_ batch: OutgoingBatch, from start: Int, rejected: (Int, String) -> Void) -> Int {
+        for index in start..<batch.count {
+            let result = batch.withMessage(index) { key, payload, token in
+                send(key: key, payload: payload, token: token)
+            }
+            switch result {
+            case .accepted: continue
+            case .busy: return index
+            case .rejected(let reason): rejected(index, reason)
+            }
+        }
+        return batch.count
+    }
 }
 
 /// The answer of ``FeedbackTransport/send(key:payload:token:)``.

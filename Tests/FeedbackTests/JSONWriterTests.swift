@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+@testable import Feedback
+
+/// The writer's fast paths must write exactly what its general paths write.
+@Suite struct JSONWriterTests {
+    func written(_ body: (JSONWriter) -> Void) -> String {
+        let writer = JSONWriter()
+        body(writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// Go's format for 1e-6 ≤ |x| < 1e21 through the shortest-digits path (`description`).
+    func general(_ value: Double) -> String {
+        let text = value.description
+        return text.contains("e") ? JSONWriter.plainDecimal(value) : text
+    }
+
+    @Test func fixedPointDigitsEqualTheShortestRoundTripDigits() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0.1, 0.2, 0.1 + 0.2, 0.3, 1.5, 99.99, 0.000001, 0.000015, 123456.789, 999_999_999.5]
+        for k in stride(from: -2_000_000, through: 2_000_000, by: 7) where k % 1000 != 0 {
+            values.append(Double(k) / 1000)
+        }
+        for _ in 0..<200_000 {
+            values.append(Double(Int64.random(in: -999_999_999_999_999...999_999_999_999_999, using: &generator)) / 1e6)
+            values.append(Double.random(in: 1e-6..<1e9, using: &generator))
+            values.append(Double(Int.random(in: 1..<100_000, using: &generator)) / 100)
+        }
+        var fast = 0
+        for value in values where value != value.rounded() && value.magnitude >= 1e-6 && value.magnitude < 1e9 {
+            let writer = JSONWriter()
+            guard writer.fixedPoint(value) else { continue }
+            fast += 1
+            let text = String(decoding: writer.bytes, as: UTF8.self)
+            #expect(text == general(value), "value \(value)")
+            if text != general(value) { return }
+        }
+        #expect(fast > 400_000)  // the fast path really ran
+    }
+
+    /// Go's HTML-safe escaping, byte by byte: the reference the word-at-a-time scan must agree with.
+    func reference(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "<": out += "\\u003c"
+            case ">": out += "\\u003e"
+            case "&": out += "\\u0026"
+            case "\u{2028}": out += "\\u2028"
+            case "\u{2029}": out += "\\u2029"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test func wordAtATimeEscapingEqualsByteByByte() {
+        let alphabet: [Unicode.Scalar] = [
+            "a", "Z", "0", "_", ".", " ", "\"", "\\", "<", ">", "&", "\n", "\t", "\u{01}", "\u{1F}", "\u{7F}",
+            "é", "中", "\u{2028}", "\u{2029}", "\u{2027}", "😀", "!", "~", "=", "?", "@",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<50_000 {
+            let length = Int.random(in: 0...40, using: &generator)
+            var value = ""
+            // Mostly plain runs (the fast path), with a special character somewhere in a third of them.
+            for _ in 0..<length {
+                let plain = round % 3 != 0
+                value.unicodeScalars.append(
+                    plain
+                        ? alphabet[Int.random(in: 0..<4, using: &generator)]
+                        : alphabet.randomElement(using: &generator)!)
+            }
+            let text = written { $0.string(value) }
+            #expect(text == reference(value), "input \(Array(value.utf8))")
+            if text != reference(value) { return }
+        }
+    }
+}
