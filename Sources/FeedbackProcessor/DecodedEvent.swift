@@ -3,7 +3,7 @@ import Foundation
 /// The fields of a feedback event's JSON that the processor uses. Events from older writers (the seed's
 /// layout, without `event_id` or `timestamp_ms`) are accepted: ids then come from the input position and
 /// milliseconds from `timestamp`.
-struct DecodedEvent {
+struct DecodedEvent: Equatable {
     var eventID: String
     var requestID: String
     var userID: String
@@ -21,7 +21,20 @@ struct DecodedEvent {
     /// The profile key: the user, else the device (anonymous traffic).
     var profileKey: String { userID.isEmpty ? deviceID : userID }
 
-    init?(json payload: [UInt8], fallbackID: String) {
+}
+
+extension DecodedEvent {
+    /// Decodes an event's JSON: nil when it is not JSON or lacks `item_id` or `type`.
+    static func decode(json payload: [UInt8], fallbackID: String) -> DecodedEvent? {
+        do {
+            return try EventJSONReader.decode(payload, fallbackID: fallbackID)
+        } catch {
+            return DecodedEvent(foundationJSON: payload, fallbackID: fallbackID)
+        }
+    }
+
+    /// The reference decoding through `JSONSerialization`: for what the fast reader leaves to it.
+    init?(foundationJSON payload: [UInt8], fallbackID: String) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
             let itemID = object["item_id"] as? String, let type = object["type"] as? String
         else { return nil }

@@ -56,32 +56,51 @@ public final class FeedbackProcessor {
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
             PRAGMA busy_timeout=10000;
+            PRAGMA cache_size=-65536;
+            """)
+        let hasTables = try store.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'offsets'", []) ?? 0 > 0
+        let version = try store.queryInt("PRAGMA user_version", []) ?? 0
+        if hasTables && version != Self.schemaVersion {
+            throw ProcessorError.storage(
+                """
+                the store \(configuration.storePath) has layout \(version), this version uses \
+                \(Self.schemaVersion): move it aside and process again (with Kafka, under a new consumer group)
+                """)
+        }
+        // Tables without rowids, keyed as they are read: one B-tree per table plus the few indexes the joins
+        // and window scans need (every B-tree is paid on every insert).
+        try store.execute(
+            """
+            PRAGMA user_version=\(Self.schemaVersion);
             CREATE TABLE IF NOT EXISTS offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
                 newest_ms INTEGER NOT NULL DEFAULT 0);
-            CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, ts INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, ts INTEGER NOT NULL) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
             CREATE TABLE IF NOT EXISTS profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
-                PRIMARY KEY (user_id, type));
-            CREATE TABLE IF NOT EXISTS profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS profile_clicks (event_id TEXT PRIMARY KEY, user_id TEXT, item_id TEXT,
-                ts INTEGER NOT NULL);
-            CREATE INDEX IF NOT EXISTS profile_clicks_user ON profile_clicks(user_id, ts);
+                PRIMARY KEY (user_id, type)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL)
+                WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS profile_clicks (user_id TEXT, ts INTEGER, event_id TEXT, item_id TEXT,
+                PRIMARY KEY (user_id, ts, event_id)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS profile_affinity (user_id TEXT, feature TEXT, score REAL NOT NULL,
-                updated_ms INTEGER NOT NULL, PRIMARY KEY (user_id, feature));
+                updated_ms INTEGER NOT NULL, PRIMARY KEY (user_id, feature)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS metrics (minute_ms INTEGER, scene TEXT, source TEXT,
                 impressions INTEGER NOT NULL, clicks INTEGER NOT NULL, conversions INTEGER NOT NULL,
-                revenue REAL NOT NULL, PRIMARY KEY (minute_ms, scene, source));
-            CREATE TABLE IF NOT EXISTS pending (event_id TEXT PRIMARY KEY, request_id TEXT, user_id TEXT,
-                device_id TEXT, item_id TEXT, scene TEXT, position INTEGER, score REAL, labels TEXT, ts INTEGER);
-            CREATE INDEX IF NOT EXISTS pending_ts ON pending(ts);
+                revenue REAL NOT NULL, PRIMARY KEY (minute_ms, scene, source)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS pending (ts INTEGER, event_id TEXT, request_id TEXT, user_id TEXT,
+                device_id TEXT, item_id TEXT, scene TEXT, position INTEGER, score REAL, labels TEXT,
+                PRIMARY KEY (ts, event_id)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS pending_request ON pending(request_id, item_id);
-            CREATE TABLE IF NOT EXISTS actions (event_id TEXT PRIMARY KEY, type TEXT, request_id TEXT,
-                user_id TEXT, item_id TEXT, ts INTEGER, value REAL);
-            CREATE INDEX IF NOT EXISTS actions_request ON actions(request_id, item_id);
+            CREATE TABLE IF NOT EXISTS actions (request_id TEXT, item_id TEXT, event_id TEXT, type TEXT,
+                user_id TEXT, ts INTEGER, value REAL, PRIMARY KEY (request_id, item_id, event_id)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS actions_user ON actions(user_id, item_id, ts);
+            CREATE INDEX IF NOT EXISTS actions_ts ON actions(ts);
             """)
     }
+
+    /// The layout of the store's tables (SQLite's `user_version`); a store with another one is refused.
+    static let schemaVersion: Int64 = 2
 
     /// The last input offset applied, per partition.
     public func appliedOffsets() throws(LocalLogError) -> [Int32: Int64] {
@@ -131,10 +150,10 @@ public final class FeedbackProcessor {
                 let partitions = assigned.isEmpty ? Array(newest.keys) : assigned
                 return partitions.map { newest[$0] ?? Int64.min }.min() ?? Int64.min
             }
-            var watermark = currentWatermark()
-            var samples: [String] = []
-            var touched = Set<String>()
-            var touchedMinutes = Set<Int64>()
+            let watermarkBefore = currentWatermark()
+            // Decode first, so that the seen ids of the whole batch are looked up together.
+            var events: [(partition: Int32, event: DecodedEvent)] = []
+            events.reserveCapacity(records.count)
             for record in records {
                 if record.offset <= applied[record.partition, default: -1] {
                     statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
@@ -142,35 +161,41 @@ public final class FeedbackProcessor {
                 }
                 applied[record.partition] = record.offset
                 guard
-                    let event = DecodedEvent(json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
+                    let event = DecodedEvent.decode(
+                        json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
                 else {
                     statistics.invalid += 1
                     continue
                 }
-                if try store.queryInt("SELECT 1 FROM seen WHERE event_id = ?", [.text(event.eventID)]) != nil {
+                events.append((record.partition, event))
+            }
+            var seen = try alreadySeen(events.map(\.event.eventID))
+            var batch = BatchState()
+            var touchedMinutes = Set<Int64>()
+            for (partition, event) in events {
+                guard seen.insert(event.eventID).inserted else {
                     statistics.duplicates += 1
                     continue
                 }
                 try store.run(
                     "INSERT INTO seen (event_id, ts) VALUES (?, ?)", [.text(event.eventID), .int(event.timestampMs)])
-                try apply(event)
-                if !event.profileKey.isEmpty { touched.insert(event.profileKey) }
+                try apply(event, to: &batch)
                 touchedMinutes.insert(event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000)
                 statistics.processed += 1
-                if event.timestampMs > newest[record.partition, default: Int64.min] {
-                    newest[record.partition] = event.timestampMs
-                    let moved = currentWatermark()
-                    if moved > watermark {
-                        watermark = moved
-                        samples += try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
-                    }
-                }
+                newest[partition] = max(newest[partition, default: Int64.min], event.timestampMs)
             }
+            try write(batch)
+            let touched = batch.touchedUsers
             for (partition, offset) in applied {
                 try store.run(
                     "INSERT INTO offsets (partition, applied, newest_ms) VALUES (?, ?, ?) "
                         + "ON CONFLICT(partition) DO UPDATE SET applied = excluded.applied, newest_ms = excluded.newest_ms",
                     [.int(Int64(partition)), .int(offset), .int(newest[partition] ?? 0)])
+            }
+            let watermark = currentWatermark()
+            var samples: [Sample] = []
+            if watermark > watermarkBefore {
+                samples = try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
             }
             if watermark > Int64.min / 2 {  // no watermark yet while an assigned partition is unread
                 try store.run(
@@ -219,62 +244,111 @@ public final class FeedbackProcessor {
 
     // MARK: - Applying one event
 
-    private func apply(_ event: DecodedEvent) throws(LocalLogError) {
+    /// What a batch changes in profiles and metrics, gathered in memory and written once per key at the
+    /// end of the batch (`write(_:)`). Values that depend on order (decayed affinities, revenue sums) are
+    /// loaded once and then updated event by event, so they come out bit for bit as if written per event.
+    struct BatchState {
+        var counts: [ProfileCountKey: Int64] = [:]
+        var lastSeen: [String: Int64] = [:]
+        var clickedUsers = Set<String>()
+        var affinity: [AffinityKey: (score: Double, updated: Int64)] = [:]
+        var metrics: [MetricsKey: MetricsTotals] = [:]
+
+        var touchedUsers: Set<String> { Set(lastSeen.keys) }
+    }
+
+    struct ProfileCountKey: Hashable {
+        var user: String
+        var type: String
+    }
+
+    struct AffinityKey: Hashable {
+        var user: String
+        var feature: String
+    }
+
+    struct MetricsKey: Hashable {
+        var minute: Int64
+        var scene: String
+        var source: String
+    }
+
+    struct MetricsTotals {
+        var impressions: Int64 = 0
+        var clicks: Int64 = 0
+        var conversions: Int64 = 0
+        var revenue = 0.0
+    }
+
+    /// Ids among `ids` already applied (in the store's de-duplication window); looked up 500 at a time.
+    private func alreadySeen(_ ids: [String]) throws(LocalLogError) -> Set<String> {
+        var found = Set<String>()
+        let chunk = 500
+        var start = 0
+        while start < ids.count {
+            var values = ids[start..<min(start + chunk, ids.count)].map { SQLiteConnection.Value.text($0) }
+            // Always 500 parameters (the last id repeated), so that one prepared statement serves every chunk.
+            while values.count < chunk { values.append(values[values.count - 1]) }
+            let sql = "SELECT event_id FROM seen WHERE event_id IN (" + Self.placeholders500 + ")"
+            for row in try store.query(sql, values) { if case .text(let id) = row[0] { found.insert(id) } }
+            start += chunk
+        }
+        return found
+    }
+
+    private static let placeholders500 = Array(repeating: "?", count: 500).joined(separator: ",")
+
+    private func apply(_ event: DecodedEvent, to batch: inout BatchState) throws(LocalLogError) {
         let user = event.profileKey
         var labels = event.labels
         if event.type != "impression", !event.requestID.isEmpty,
             let row = try store.query(
-                "SELECT labels FROM pending WHERE request_id = ? AND item_id = ? LIMIT 1",
-                [.text(event.requestID), .text(event.itemID)]
+                // Only an impression whose attribution window is still open at the click (whatever the
+                // batching, older ones may already be closed and gone).
+                "SELECT labels FROM pending WHERE request_id = ? AND item_id = ? AND ts > ? LIMIT 1",
+                [
+                    .text(event.requestID), .text(event.itemID),
+                    .int(event.timestampMs - configuration.attributionWindow.milliseconds),
+                ]
             ).first, case .text(let json) = row[0]
         {
             // A click carries no labels: it inherits its impression's (recall source, ...).
             labels.merge(Self.decodeLabels(json)) { own, _ in own }
         }
         if !user.isEmpty {
-            try store.run(
-                "INSERT INTO profile_counts (user_id, type, count) VALUES (?, ?, 1) "
-                    + "ON CONFLICT(user_id, type) DO UPDATE SET count = count + 1",
-                [.text(user), .text(event.type)])
-            try store.run(
-                "INSERT INTO profile_seen (user_id, last_seen_ms) VALUES (?, ?) "
-                    + "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
-                [.text(user), .int(event.timestampMs)])
+            batch.counts[ProfileCountKey(user: user, type: event.type), default: 0] += 1
+            batch.lastSeen[user] = max(batch.lastSeen[user] ?? Int64.min, event.timestampMs)
             if event.type == "click" {
                 try store.run(
                     "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts) VALUES (?, ?, ?, ?)",
                     [.text(event.eventID), .text(user), .text(event.itemID), .int(event.timestampMs)])
-                try store.run(
-                    "DELETE FROM profile_clicks WHERE user_id = ? AND event_id NOT IN (SELECT event_id FROM "
-                        + "profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?)",
-                    [.text(user), .text(user), .int(Int64(configuration.recentClicks))])
+                batch.clickedUsers.insert(user)
             }
             let weight = ProcessorConfiguration.weight(event.type)
             if weight != 0 {
                 for feature in Self.features(labels: labels, category: event.category) {
-                    try addAffinity(user: user, feature: feature, weight: weight, at: event.timestampMs)
+                    try addAffinity(
+                        AffinityKey(user: user, feature: feature), weight: weight, at: event.timestampMs, to: &batch)
                 }
             }
         }
         let source = labels["recall_source"] ?? "unknown"
         let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
-        let (impressions, clicks, conversions): (Int64, Int64, Int64) =
+        switch event.type {
+        case "impression", "click", "conversion":
+            let key = MetricsKey(minute: minute, scene: event.scene, source: source)
+            var totals: MetricsTotals
+            if let current = batch.metrics[key] { totals = current } else { totals = try storedMetrics(key) }
             switch event.type {
-            case "impression": (1, 0, 0)
-            case "click": (0, 1, 0)
-            case "conversion": (0, 0, 1)
-            default: (0, 0, 0)
+            case "impression": totals.impressions += 1
+            case "click": totals.clicks += 1
+            default:
+                totals.conversions += 1
+                totals.revenue += event.amount ?? 0
             }
-        if impressions + clicks + conversions > 0 {
-            try store.run(
-                "INSERT INTO metrics (minute_ms, scene, source, impressions, clicks, conversions, revenue) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(minute_ms, scene, source) DO UPDATE SET "
-                    + "impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks, "
-                    + "conversions = conversions + excluded.conversions, revenue = revenue + excluded.revenue",
-                [
-                    .int(minute), .text(event.scene), .text(source), .int(impressions), .int(clicks),
-                    .int(conversions), .double(event.type == "conversion" ? event.amount ?? 0 : 0),
-                ])
+            batch.metrics[key] = totals
+        default:
+            break
         }
         switch event.type {
         case "impression":
@@ -299,15 +373,39 @@ public final class FeedbackProcessor {
         }
     }
 
-    private func addAffinity(user: String, feature: String, weight: Double, at time: Int64) throws(LocalLogError) {
+    private func storedMetrics(_ key: MetricsKey) throws(LocalLogError) -> MetricsTotals {
+        guard
+            let row = try store.query(
+                "SELECT impressions, clicks, conversions, revenue FROM metrics WHERE minute_ms = ? AND scene = ? "
+                    + "AND source = ?", [.int(key.minute), .text(key.scene), .text(key.source)]
+            ).first, case .int(let impressions) = row[0], case .int(let clicks) = row[1],
+            case .int(let conversions) = row[2]
+        else { return MetricsTotals() }
+        let revenue: Double =
+            switch row[3] {
+            case .double(let value): value
+            case .int(let value): Double(value)
+            default: 0
+            }
+        return MetricsTotals(impressions: impressions, clicks: clicks, conversions: conversions, revenue: revenue)
+    }
+
+    private func addAffinity(
+        _ key: AffinityKey, weight: Double, at time: Int64, to batch: inout BatchState
+    ) throws(LocalLogError) {
         let halfLife = Double(configuration.affinityHalfLife.milliseconds)
-        let current = try store.query(
-            "SELECT score, updated_ms FROM profile_affinity WHERE user_id = ? AND feature = ?",
-            [.text(user), .text(feature)]
-        ).first
+        var current = batch.affinity[key]
+        if current == nil,
+            let row = try store.query(
+                "SELECT score, updated_ms FROM profile_affinity WHERE user_id = ? AND feature = ?",
+                [.text(key.user), .text(key.feature)]
+            ).first, case .double(let previous) = row[0], case .int(let previousTime) = row[1]
+        {
+            current = (previous, previousTime)
+        }
         var score = weight
         var updated = time
-        if let current, case .double(let previous) = current[0], case .int(let previousTime) = current[1] {
+        if let (previous, previousTime) = current {
             let later = max(time, previousTime)
             // Decay both to the later time, so that the result does not depend on arrival order.
             score =
@@ -315,10 +413,47 @@ public final class FeedbackProcessor {
                 * pow(2, -Double(later - time) / halfLife)
             updated = later
         }
-        try store.run(
-            "INSERT INTO profile_affinity (user_id, feature, score, updated_ms) VALUES (?, ?, ?, ?) "
-                + "ON CONFLICT(user_id, feature) DO UPDATE SET score = excluded.score, updated_ms = excluded.updated_ms",
-            [.text(user), .text(feature), .double(score), .int(updated)])
+        batch.affinity[key] = (score, updated)
+    }
+
+    /// Writes what `batch` gathered: one statement per touched key.
+    private func write(_ batch: BatchState) throws(LocalLogError) {
+        for (key, count) in batch.counts {
+            try store.run(
+                "INSERT INTO profile_counts (user_id, type, count) VALUES (?, ?, ?) "
+                    + "ON CONFLICT(user_id, type) DO UPDATE SET count = count + excluded.count",
+                [.text(key.user), .text(key.type), .int(count)])
+        }
+        for (user, lastSeen) in batch.lastSeen {
+            try store.run(
+                "INSERT INTO profile_seen (user_id, last_seen_ms) VALUES (?, ?) "
+                    + "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+                [.text(user), .int(lastSeen)])
+        }
+        for user in batch.clickedUsers {
+            try store.run(
+                "DELETE FROM profile_clicks WHERE user_id = ? AND event_id NOT IN (SELECT event_id FROM "
+                    + "profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?)",
+                [.text(user), .text(user), .int(Int64(configuration.recentClicks))])
+        }
+        for (key, value) in batch.affinity {
+            try store.run(
+                "INSERT INTO profile_affinity (user_id, feature, score, updated_ms) VALUES (?, ?, ?, ?) "
+                    + "ON CONFLICT(user_id, feature) DO UPDATE SET score = excluded.score, "
+                    + "updated_ms = excluded.updated_ms",
+                [.text(key.user), .text(key.feature), .double(value.score), .int(value.updated)])
+        }
+        for (key, totals) in batch.metrics {
+            try store.run(
+                "INSERT INTO metrics (minute_ms, scene, source, impressions, clicks, conversions, revenue) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(minute_ms, scene, source) DO UPDATE SET "
+                    + "impressions = excluded.impressions, clicks = excluded.clicks, "
+                    + "conversions = excluded.conversions, revenue = excluded.revenue",
+                [
+                    .int(key.minute), .text(key.scene), .text(key.source), .int(totals.impressions),
+                    .int(totals.clicks), .int(totals.conversions), .double(totals.revenue),
+                ])
+        }
     }
 
     static func features(labels: [String: String], category: String?) -> [String] {
@@ -333,12 +468,20 @@ public final class FeedbackProcessor {
     // MARK: - Training samples
 
     /// Turns every impression whose window closed (impression time ≤ `limit`) into a sample.
-    private func closeWindows(through limit: Int64) throws(LocalLogError) -> [String] {
+    /// One training sample: its impression's time and its JSON line.
+    struct Sample {
+        var impressionMs: Int64
+        var json: [UInt8]
+    }
+
+    private func closeWindows(through limit: Int64) throws(LocalLogError) -> [Sample] {
         let window = configuration.attributionWindow.milliseconds
         let rows = try store.query(
             "SELECT event_id, request_id, user_id, device_id, item_id, scene, position, score, labels, ts FROM pending "
                 + "WHERE ts <= ? ORDER BY ts, event_id", [.int(limit)])
-        var samples: [String] = []
+        var samples: [Sample] = []
+        samples.reserveCapacity(rows.count)
+        let writer = JSONWriter(capacity: 512)
         for row in rows {
             guard case .text(let eventID) = row[0], case .text(let requestID) = row[1], case .text(let user) = row[2],
                 case .text(let device) = row[3], case .text(let item) = row[4], case .text(let scene) = row[5],
@@ -346,10 +489,12 @@ public final class FeedbackProcessor {
             else { continue }
             let score: Double = if case .double(let value) = row[7] { value } else { 0 }
             // Join on request id + item; actions without a request id fall back to user + item in the window.
-            // Two indexed lookups (an OR of both would scan the whole table).
+            // Two indexed lookups (an OR of both would scan the whole table). Both end with the window, so
+            // that when a window is closed (which depends on batching) does not change its sample.
             let byRequest = try store.query(
-                "SELECT type, ts, value FROM actions WHERE request_id = ? AND item_id = ? AND request_id != ''",
-                [.text(requestID), .text(item)])
+                "SELECT type, ts, value FROM actions WHERE request_id = ? AND item_id = ? AND request_id != '' "
+                    + "AND ts <= ?",
+                [.text(requestID), .text(item), .int(ts + window)])
             let byUser = try store.query(
                 "SELECT type, ts, value FROM actions WHERE user_id = ? AND item_id = ? AND ts >= ? AND ts <= ? "
                     + "AND request_id = ''",
@@ -374,7 +519,7 @@ public final class FeedbackProcessor {
             }
             // Keys in sorted order; written with the collector's JSON writer (Foundation's sortedKeys collates
             // through ICU and was half of the processor's time).
-            let writer = JSONWriter(capacity: 512)
+            writer.reset()
             writer.raw("{\"click_ts_ms\":")
             if let firstClick { writer.int(firstClick) } else { writer.raw("null") }
             writer.raw(clickCount > 0 ? ",\"clicked\":true" : ",\"clicked\":false")
@@ -403,35 +548,46 @@ public final class FeedbackProcessor {
             writer.raw(",\"user_id\":")
             writer.string(user)
             writer.byte(UInt8(ascii: "}"))
-            let json = String(decoding: writer.bytes, as: UTF8.self)
-            samples.append(json)
-            try store.run("DELETE FROM pending WHERE event_id = ?", [.text(eventID)])
+            writer.byte(UInt8(ascii: "\n"))
+            samples.append(Sample(impressionMs: ts, json: writer.bytes))
         }
+        try store.run("DELETE FROM pending WHERE ts <= ?", [.int(limit)])
         return samples
     }
 
     /// Writes samples grouped by their impression's UTC date and hour; one file per partition per batch.
-    private func writeSamples(_ samples: [String], part: String) throws {
+    private func writeSamples(_ samples: [Sample], part: String) throws {
         guard !samples.isEmpty else { return }
         var partitions: [String: [UInt8]] = [:]
         for sample in samples {
-            guard let range = sample.range(of: "\"impression_ts_ms\":"),
-                let ms = Int64(sample[range.upperBound...].prefix { $0.isNumber || $0 == "-" })
-            else { continue }
-            let date = Date(timeIntervalSince1970: Double(ms) / 1000)
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: "UTC")!
-            let parts = calendar.dateComponents([.year, .month, .day, .hour], from: date)
-            let key = String(
-                format: "dt=%04d-%02d-%02d/hour=%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1,
-                parts.hour ?? 0)
-            partitions[key, default: []].append(contentsOf: Array(sample.utf8) + [UInt8(ascii: "\n")])
+            partitions[Self.hourPartition(sample.impressionMs), default: []].append(contentsOf: sample.json)
         }
         for (partition, bytes) in partitions {
             try GzipFile.write(
                 bytes,
                 to: "\(configuration.samplesDirectory)/\(partition)/part-\(part).jsonl.gz")
         }
+    }
+
+    /// `dt=YYYY-MM-DD/hour=HH` of a Unix time in milliseconds, in UTC. Integer arithmetic (Howard Hinnant's
+    /// civil-from-days) rather than `Calendar`, which cost more than writing the sample.
+    static func hourPartition(_ milliseconds: Int64) -> String {
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let hour = (seconds - days * 86_400) / 3600
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let yearText = String(year)
+        let paddedYear = String(repeating: "0", count: max(0, 4 - yearText.count)) + yearText
+        return "dt=\(paddedYear)-\(two(month))-\(two(day))/hour=\(two(hour))"
     }
 
     // MARK: - Reading
@@ -518,13 +674,15 @@ public final class FeedbackProcessor {
         return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
     }
 
+    /// Labels as stored with a pending impression: a JSON object with sorted keys.
     static func encodeLabels(_ labels: [String: String]) -> String {
-        String(
-            decoding: (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8),
-            as: UTF8.self)
+        let writer = JSONWriter(capacity: 128)
+        writer.labels(labels)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     static func decodeLabels(_ json: String) -> [String: String] {
-        (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
+        if let labels = try? EventJSONReader.stringObject(json) { return labels }
+        return (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
     }
 }

@@ -1,0 +1,421 @@
+import Foundation
+
+/// A single-pass reader for the flat JSON events the collector writes.
+///
+/// Hand-written rather than `JSONSerialization` because that builds an `NSDictionary` of `NSNumber`s and
+/// bridges it back per event, which was most of the processor's time. It reads only what the processor
+/// needs and skips the rest (any JSON); anything it is not sure to read exactly as `JSONSerialization`
+/// would (a non-string label, a fractional `timestamp_ms`, ...) makes it give up, and the caller falls
+/// back to `JSONSerialization`, so both paths always agree.
+struct EventJSONReader {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    /// Thrown for anything the reader leaves to `JSONSerialization` (including invalid JSON).
+    struct Unsupported: Error {}
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    /// The fields of one event: nil when the event lacks `item_id` or `type` (invalid for the processor).
+    static func decode(_ payload: [UInt8], fallbackID: String) throws(Unsupported) -> DecodedEvent? {
+        try payload.withUnsafeBufferPointer { buffer throws(Unsupported) in
+            var reader = EventJSONReader(buffer)
+            return try reader.event(fallbackID: fallbackID)
+        }
+    }
+
+    /// A JSON object of strings (stored impression labels).
+    static func stringObject(_ json: String) throws(Unsupported) -> [String: String] {
+        try Array(json.utf8).withUnsafeBufferPointer { buffer throws(Unsupported) in
+            var reader = EventJSONReader(buffer)
+            var object: [String: String] = [:]
+            try reader.expect(UInt8(ascii: "{"))
+            var key = try reader.firstKey()
+            while let name = key {
+                if object[name] != nil { throw Unsupported() }
+                object[name] = try reader.string()
+                key = try reader.followingKey()
+            }
+            reader.skipSpace()
+            guard reader.index == buffer.count else { throw Unsupported() }
+            return object
+        }
+    }
+
+    private mutating func event(fallbackID: String) throws(Unsupported) -> DecodedEvent? {
+        var itemID: String?
+        var type: String?
+        var eventID: String?
+        var requestID = ""
+        var userID = ""
+        var deviceID = ""
+        var scene = ""
+        var timestampMs: Int64?
+        var timestamp: Int64?
+        var position = 0
+        var score = 0.0
+        var labels: [String: String] = [:]
+        var amount: Double?
+        var category: String?
+        try expect(UInt8(ascii: "{"))
+        var fieldsSeen: UInt32 = 0
+        var nextKey = try firstRawKey()
+        while let key = nextKey {
+            let field = Field(bytes, key)
+            // A repeated key is left to JSONSerialization.
+            if field != .other {
+                if fieldsSeen & (1 << field.rawValue) != 0 { throw Unsupported() }
+                fieldsSeen |= 1 << field.rawValue
+            }
+            // A null where a string belongs reads as absent, as `as? String` does.
+            switch field {
+            case .itemID: itemID = try optionalString()
+            case .type: type = try optionalString()
+            case .eventID: eventID = try optionalString()
+            case .requestID: requestID = try optionalString() ?? ""
+            case .userID: userID = try optionalString() ?? ""
+            case .deviceID: deviceID = try optionalString() ?? ""
+            case .scene: scene = try optionalString() ?? ""
+            case .timestampMs: timestampMs = try integer()
+            case .timestamp: timestamp = try integer()
+            case .position: position = Int(try integer())
+            case .score: score = try number()
+            case .labels:
+                try expect(UInt8(ascii: "{"))
+                var label = try firstKey()
+                while let name = label {
+                    if labels[name] != nil { throw Unsupported() }
+                    labels[name] = try string()
+                    label = try followingKey()
+                }
+            case .extras:
+                try expect(UInt8(ascii: "{"))
+                var extrasSeen: UInt32 = 0
+                var extra = try firstRawKey()
+                while let name = extra {
+                    let field = Field(bytes, name)
+                    switch field {
+                    case .amount, .category:
+                        if extrasSeen & (1 << field.rawValue) != 0 { throw Unsupported() }
+                        extrasSeen |= 1 << field.rawValue
+                        if field == .amount { amount = try number() } else { category = try optionalString() }
+                    default: try skipValue()
+                    }
+                    extra = try followingRawKey()
+                }
+            default: try skipValue()
+            }
+            nextKey = try followingRawKey()
+        }
+        skipSpace()
+        guard index == bytes.count else { throw Unsupported() }
+        guard let itemID, let type else { return nil }
+        return DecodedEvent(
+            eventID: eventID ?? fallbackID, requestID: requestID, userID: userID, deviceID: deviceID, itemID: itemID,
+            scene: scene, type: type, timestampMs: timestampMs ?? (timestamp ?? 0) * 1000, position: position,
+            score: score, labels: labels, amount: amount, category: category)
+    }
+
+    // MARK: - Structure
+
+    /// After an object's `{`: its first key (with the `:` read), or nil for an empty object.
+    private mutating func firstKey() throws(Unsupported) -> String? {
+        skipSpace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return nil
+        }
+        return try key()
+    }
+
+    /// After a member's value: the next key (with the `:` read), or nil at the object's `}`.
+    private mutating func followingKey() throws(Unsupported) -> String? {
+        skipSpace()
+        switch next() {
+        case UInt8(ascii: ","): return try key()
+        case UInt8(ascii: "}"): return nil
+        default: throw Unsupported()
+        }
+    }
+
+    /// The fields the processor reads, recognised from a key's bytes without making a String.
+    private enum Field: Int {
+        case itemID, type, eventID, requestID, userID, deviceID, scene, timestampMs, timestamp, position, score
+        case labels, extras, amount, category, other
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) {
+            func `is`(_ name: StaticString) -> Bool {
+                name.utf8CodeUnitCount == key.count
+                    && name.withUTF8Buffer {
+                        memcmp($0.baseAddress!, bytes.baseAddress! + key.lowerBound, key.count) == 0
+                    }
+            }
+            self =
+                switch key.count {
+                case 4: `is`("type") ? .type : .other
+                case 5: `is`("scene") ? .scene : `is`("score") ? .score : .other
+                case 6: `is`("labels") ? .labels : `is`("extras") ? .extras : `is`("amount") ? .amount : .other
+                case 7: `is`("item_id") ? .itemID : `is`("user_id") ? .userID : .other
+                case 8:
+                    `is`("event_id") ? .eventID : `is`("position") ? .position : `is`("category") ? .category : .other
+                case 9: `is`("device_id") ? .deviceID : `is`("timestamp") ? .timestamp : .other
+                case 10: `is`("request_id") ? .requestID : .other
+                case 12: `is`("timestamp_ms") ? .timestampMs : .other
+                default: .other
+                }
+        }
+    }
+
+    /// Like `firstKey`, but the key's byte range (a key with escapes is left to JSONSerialization).
+    private mutating func firstRawKey() throws(Unsupported) -> Range<Int>? {
+        skipSpace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return nil
+        }
+        return try rawKey()
+    }
+
+    private mutating func followingRawKey() throws(Unsupported) -> Range<Int>? {
+        skipSpace()
+        switch next() {
+        case UInt8(ascii: ","):
+            skipSpace()
+            return try rawKey()
+        case UInt8(ascii: "}"): return nil
+        default: throw Unsupported()
+        }
+    }
+
+    private mutating func rawKey() throws(Unsupported) -> Range<Int> {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            if bytes[index] == UInt8(ascii: "\\") || bytes[index] < 0x20 { throw Unsupported() }
+            index += 1
+        }
+        guard index < bytes.count else { throw Unsupported() }
+        let key = start..<index
+        index += 1
+        try expect(UInt8(ascii: ":"))
+        skipSpace()
+        return key
+    }
+
+    private mutating func key() throws(Unsupported) -> String {
+        let key = try string()
+        try expect(UInt8(ascii: ":"))
+        skipSpace()
+        return key
+    }
+
+    private mutating func skipValue() throws(Unsupported) {
+        skipSpace()
+        switch peek() {
+        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "{"):
+            index += 1
+            var key = try firstKey()
+            while key != nil {
+                try skipValue()
+                key = try followingKey()
+            }
+        case UInt8(ascii: "["):
+            index += 1
+            skipSpace()
+            if peek() == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            while true {
+                try skipValue()
+                skipSpace()
+                switch next() {
+                case UInt8(ascii: ","): continue
+                case UInt8(ascii: "]"): return
+                default: throw Unsupported()
+                }
+            }
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try numberLiteral()
+        }
+    }
+
+    // MARK: - Values
+
+    private mutating func optionalString() throws(Unsupported) -> String? {
+        if peek() == UInt8(ascii: "n") {
+            try literal("null")
+            return nil
+        }
+        return try string()
+    }
+
+    private mutating func string() throws(Unsupported) -> String {
+        skipSpace()
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        var ascii = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let text = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                if ascii { return String(decoding: text, as: UTF8.self) }
+                // Invalid UTF-8 is left to JSONSerialization.
+                guard let valid = String(validating: text, as: UTF8.self) else { throw Unsupported() }
+                return valid
+            }
+            if byte == UInt8(ascii: "\\") { return try escapedString(from: start) }
+            if byte < 0x20 { throw Unsupported() }
+            if byte >= 0x80 { ascii = false }
+            index += 1
+        }
+        throw Unsupported()
+    }
+
+    /// The slow path of `string()`: a string with escapes, decoded into bytes from `start`.
+    private mutating func escapedString(from start: Int) throws(Unsupported) -> String {
+        var utf8 = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                // Lone surrogates and invalid UTF-8 are left to JSONSerialization.
+                guard let text = String(validating: utf8, as: UTF8.self) else { throw Unsupported() }
+                return text
+            case UInt8(ascii: "\\"):
+                guard index < bytes.count else { throw Unsupported() }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
+                case UInt8(ascii: "b"): utf8.append(0x08)
+                case UInt8(ascii: "f"): utf8.append(0x0C)
+                case UInt8(ascii: "n"): utf8.append(0x0A)
+                case UInt8(ascii: "r"): utf8.append(0x0D)
+                case UInt8(ascii: "t"): utf8.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if (0xD800..<0xDC00).contains(scalar) {
+                        guard next() == UInt8(ascii: "\\"), next() == UInt8(ascii: "u") else { throw Unsupported() }
+                        let low = try hex4()
+                        guard (0xDC00..<0xE000).contains(low) else { throw Unsupported() }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let unicode = Unicode.Scalar(scalar) else { throw Unsupported() }
+                    utf8.append(contentsOf: String(Character(unicode)).utf8)
+                default: throw Unsupported()
+                }
+            default:
+                if byte < 0x20 { throw Unsupported() }
+                utf8.append(byte)
+            }
+        }
+        throw Unsupported()
+    }
+
+    private mutating func hex4() throws(Unsupported) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = next()
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: throw Unsupported()
+            }
+            value = value << 4 | digit
+        }
+        return value
+    }
+
+    /// A JSON integer without fraction or exponent that fits 15 digits (larger or fractional ones: fallback).
+    private mutating func integer() throws(Unsupported) -> Int64 {
+        let (start, end, isInteger) = try numberLiteral()
+        let negative = bytes[start] == UInt8(ascii: "-")
+        let digitsStart = negative ? start + 1 : start
+        guard isInteger, end - digitsStart <= 15 else { throw Unsupported() }
+        var value: Int64 = 0
+        for position in digitsStart..<end { value = value * 10 + Int64(bytes[position] - UInt8(ascii: "0")) }
+        return negative ? -value : value
+    }
+
+    private mutating func number() throws(Unsupported) -> Double {
+        let (start, end, isInteger) = try numberLiteral()
+        if isInteger, end - start <= 15 {
+            index = start
+            return Double(try integer())
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        guard let value = Double(text), value.isFinite else { throw Unsupported() }
+        return value
+    }
+
+    /// Scans a number per JSON's grammar; returns its bounds and whether it has no fraction or exponent.
+    private mutating func numberLiteral() throws(Unsupported) -> (Int, Int, Bool) {
+        let start = index
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        let first = index
+        guard digits() > 0 else { throw Unsupported() }
+        // A leading zero may not be followed by more digits.
+        if bytes[first] == UInt8(ascii: "0"), index - first > 1 { throw Unsupported() }
+        var isInteger = true
+        if peek() == UInt8(ascii: ".") {
+            index += 1
+            isInteger = false
+            guard digits() > 0 else { throw Unsupported() }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            index += 1
+            isInteger = false
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { throw Unsupported() }
+        }
+        return (start, index, isInteger)
+    }
+
+    private mutating func digits() -> Int {
+        let start = index
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+        return index - start
+    }
+
+    private mutating func literal(_ word: StaticString) throws(Unsupported) {
+        let (bytes, start) = (self.bytes, index)
+        let length = word.utf8CodeUnitCount
+        let matches = word.withUTF8Buffer { expected in
+            start + length <= bytes.count && expected.indices.allSatisfy { bytes[start + $0] == expected[$0] }
+        }
+        guard matches else { throw Unsupported() }
+        index += length
+    }
+
+    // MARK: - Bytes
+
+    @inline(__always) private func peek() -> UInt8 { index < bytes.count ? bytes[index] : 0 }
+
+    @inline(__always) private mutating func next() -> UInt8 {
+        guard index < bytes.count else { return 0 }
+        defer { index += 1 }
+        return bytes[index]
+    }
+
+    private mutating func expect(_ byte: UInt8) throws(Unsupported) {
+        skipSpace()
+        guard next() == byte else { throw Unsupported() }
+    }
+
+    private mutating func skipSpace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+}

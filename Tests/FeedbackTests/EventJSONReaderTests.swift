@@ -1,0 +1,89 @@
+import Feedback
+import Foundation
+import Pipeline
+import Testing
+
+@testable import FeedbackProcessor
+
+/// The processor's fast JSON reader must decode exactly what `JSONSerialization` decodes, or leave the
+/// event to it.
+@Suite struct EventJSONReaderTests {
+    /// Equal, except that numbers may differ in the last bit: Foundation's number parsing is not correctly
+    /// rounded (it reads 14.571428571428571 as 14.571428571428573); the reader's is (see the round-trip test).
+    func same(_ a: DecodedEvent?, _ b: DecodedEvent?) -> Bool {
+        guard var a, var b else { return a == nil && b == nil }
+        func close(_ x: Double, _ y: Double) -> Bool { x == y || x.nextUp == y || x.nextDown == y }
+        guard close(a.score, b.score), close(a.amount ?? 0, b.amount ?? 0), (a.amount == nil) == (b.amount == nil)
+        else { return false }
+        (a.score, b.score, a.amount, b.amount) = (0, 0, a.amount.map { _ in 0 }, b.amount.map { _ in 0 })
+        return a == b
+    }
+
+    @discardableResult
+    func check(_ json: String, fast expectFast: Bool = true, sourceLocation: SourceLocation = #_sourceLocation)
+        -> DecodedEvent?
+    {
+        let bytes = Array(json.utf8)
+        let reference = DecodedEvent(foundationJSON: bytes, fallbackID: "0-1")
+        var decoded: DecodedEvent?
+        do {
+            decoded = try EventJSONReader.decode(bytes, fallbackID: "0-1")
+            #expect(same(decoded, reference), "\(json)", sourceLocation: sourceLocation)
+            #expect(expectFast, "expected a fallback for \(json)", sourceLocation: sourceLocation)
+        } catch {
+            #expect(!expectFast, "unexpected fallback for \(json)", sourceLocation: sourceLocation)
+        }
+        #expect(same(DecodedEvent.decode(json: bytes, fallbackID: "0-1"), reference), sourceLocation: sourceLocation)
+        return decoded
+    }
+
+    @Test func collectorEventsDecodeOnTheFastPathExactly() {
+        let extras: [[String: AttributeValue]] = [
+            [:], ["amount": .double(99.5), "order_id": .string("o1")],
+            ["amount": .int(12), "category": .string("books")],
+            ["nested": .object(["a": .array([.int(1), .string("x"), .bool(true), .null])]), "amount": .double(1e-7)],
+        ]
+        let types: [FeedbackEventType] = [.impression, .click, .conversion, .skip, .custom("share")]
+        for index in 0..<200 {
+            let event = FeedbackEvent(
+                type: types[index % types.count], itemID: "item_\(index)",
+                userID: index % 7 == 0 ? "" : "user_\(index % 13)", deviceID: "device \"\(index)\" <é中😀>",
+                scene: index % 2 == 0 ? "feed" : "detail\n\t\u{2028}",
+                requestID: index % 5 == 0 ? "" : "req_\(index / 3)",
+                eventID: index % 11 == 0 ? nil : "evt_\(index)", timestampMs: 1_704_067_200_000 + Int64(index) * 997,
+                position: index % 10, score: Double(index) / 7,
+                labels: index % 3 == 0 ? [:] : ["recall_source": "hot|ann", "recall_type": "x\\y/z"],
+                extras: extras[index % extras.count])
+            let decoded = check(String(decoding: event.jsonBytes(), as: UTF8.self))
+            #expect(decoded?.score == event.score)  // the collector's shortest digits read back exactly
+        }
+    }
+
+    @Test func unusualButValidJSON() {
+        // The seed's layout (no event_id, no timestamp_ms), whitespace, escapes, nulls, exponents.
+        check(
+            #"{"user_id":"u","item_id":"i","scene":"feed","type":"click","timestamp":1704067200,"position":3,"score":0.5,"labels":{},"extras":{}}"#
+        )
+        check(
+            " {\n \"item_id\" : \"i\\u00e9\\ud83d\\ude00\\/\" , \"type\":\"click\", \"score\": -1.5e3 ,\"user_id\":null } "
+        )
+        check(#"{"item_id":"i","type":"conversion","extras":{"amount":-0,"category":null,"x":[[],{}]}}"#)
+        check(#"{"item_id":"i","type":"impression","position":0,"timestamp_ms":-1000,"labels":{"a":""}}"#)
+        check(#"{"type":"click"}"#)  // no item id: invalid for the processor on both paths
+        check(#"{"item_id":"i","type":"click","unknown":{"deep":[1,2,{"k":"v"}]},"flag":true,"none":null}"#)
+    }
+
+    @Test func whatTheReaderLeavesToJSONSerialization() {
+        check(#"{"item_id":"i","type":"click","labels":{"a":1}}"#, fast: false)  // a non-string label
+        check(#"{"item_id":"i","type":"click","item_id":"j"}"#, fast: false)  // a repeated key
+        check(#"{"item_id":"i","type":"click","timestamp_ms":1.5}"#, fast: false)  // a fractional time
+        check(#"{"item_id":"i","type":"click","extras":{"amount":true}}"#, fast: false)  // a Boolean amount
+        check(#"{"item_id":"i","type":"click","position":1e2}"#, fast: false)
+        check(#"{"item\u005fid":"i","type":"click"}"#, fast: false)  // an escaped key
+        check(#"{"item_id":"i","type":3}"#, fast: false)  // a number where a string belongs
+        check(#"{"item_id":"i","type":"click"} trailing"#, fast: false)  // not JSON
+        check(#"{"item_id":"i","type":"click","score":01}"#, fast: false)  // not JSON
+        check("[1,2]", fast: false)
+        check("", fast: false)
+    }
+}
