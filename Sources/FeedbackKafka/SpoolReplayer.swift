@@ -121,8 +121,10 @@ final class SpoolReplayer: @unchecked Sendable {
             if inFlight.count < 2, producer.outstanding <= configuration.yieldAbove {
                 let after = inFlight.last?.records.last?.offset ?? 0
                 let records = (try? spool.read(after: after, limit: configuration.replayBatch)) ?? []
-                if !records.isEmpty {
-                    let slot = inFlight.first.map { 1 - $0.slot } ?? 0
+                let slot = inFlight.first.map { 1 - $0.slot } ?? 0
+                // A slot is reused only once every report of its previous batch is in (they all come
+                // within the delivery timeout), so that late reports never count toward a new batch.
+                if !records.isEmpty, outstanding(slot) == 0 {
                     inFlight.append(produce(records, slot: slot))
                     continue
                 }
