@@ -127,8 +127,14 @@ public final class KafkaTransport: DurableTransport {
                 })
         }
         guard start + taken < batch.count, state.spool != nil else { return start + taken }
-        // librdkafka's queue is full: spool the rest rather than wait.
-        for index in (start + taken)..<batch.count { spoolLater(batch, index) }
+        // librdkafka's queue is full: the rest one by one, as `send(key:payload:token:)` does — each spooled
+        // only if there is still no room (deliveries free room all the time).
+        for index in (start + taken)..<batch.count {
+            let result = batch.withMessage(index) { key, payload, token in
+                send(key: key, payload: payload, token: token)
+            }
+            if case .rejected(let reason) = result { rejected(index, reason) }
+        }
         return batch.count
     }
 

@@ -52,7 +52,6 @@ if CommandLine.arguments.dropFirst().first == "encode" {
     exit(0)
 }
 
-let calls = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20_000
 let items = (0..<100).map { index in
     Item(
         id: "item_\(index)", score: 1 - Double(index) / 100,
@@ -62,6 +61,33 @@ let items = (0..<100).map { index in
         ])
 }
 let contexts = (0..<64).map { RecommendContext(userID: "user_\($0)", deviceID: "device_\($0)", scene: "feed") }
+
+// `feedback-hook-bench encode-impressions N`: nanoseconds per impression through a `FeedbackEvent` (what
+// the sender did before) and written straight from the item (what it does now).
+if CommandLine.arguments.dropFirst().first == "encode-impressions" {
+    let count = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000
+    let encoder = FeedbackEncoder()
+    func timed(_ body: (Int) -> Int) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var bytes = 0
+        for index in 0..<count { bytes &+= body(index) }
+        precondition(bytes > 0)
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(count)
+    }
+    let viaEvent = timed { index in
+        encoder.encode(
+            .impression(
+                of: items[index % 100], at: index % 100, context: contexts[index % 64], timestampMs: 1_704_067_200_000))
+    }
+    let direct = timed { index in
+        encoder.encodeImpression(
+            of: items[index % 100], at: index % 100, context: contexts[index % 64], timestampMs: 1_704_067_200_000)
+    }
+    print(#"{"via_event_ns_per_impression":\#(viaEvent),"direct_ns_per_impression":\#(direct)}"#)
+    exit(0)
+}
+
+let calls = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20_000
 
 /// Calls the hook `calls` times from a task on the global executor — where a service's pipeline runs — so
 /// that no actor hop is measured, and returns each call's nanoseconds, sorted.

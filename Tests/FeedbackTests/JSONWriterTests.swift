@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import Testing
 
 @testable import Feedback
@@ -82,6 +83,30 @@ import Testing
             let text = written { $0.string(value) }
             #expect(text == reference(value), "input \(Array(value.utf8))")
             if text != reference(value) { return }
+        }
+    }
+
+    @Test func impressionsWrittenFromItemsEqualTheEventRoute() {
+        let context = RecommendContext(userID: "user_<1>", deviceID: "dev \"9\"", scene: "feed")
+        var items: [Item] = []
+        for index in 0..<50 {
+            var item = Item(id: "item_\(index)", score: Double(index) / 3)
+            if index % 2 == 0 { item.labels["recall_source"] = Label(value: "hot", source: "recall.hot") }
+            if index % 3 == 0 { item.labels["recall_type"] = Label(value: "é&\u{2028}") }
+            if index % 5 == 0 { item.labels["z"] = Label(value: "3"); item.labels["a"] = Label(value: "1") }
+            items.append(item)
+        }
+        for (position, item) in items.enumerated() {
+            var first = SplitMix64(seed: UInt64(position))
+            var second = SplitMix64(seed: UInt64(position))
+            let direct = written {
+                $0.impression(
+                    of: item, at: position, context: context, timestampMs: 1_704_067_200_123, generator: &first)
+            }
+            let event = FeedbackEvent.impression(
+                of: item, at: position, context: context, timestampMs: 1_704_067_200_123)
+            let viaEvent = written { $0.event(event, generator: &second) }
+            #expect(direct == viaEvent)
         }
     }
 }

@@ -152,10 +152,15 @@ final class CollectorCore: @unchecked Sendable {
                 case .event(let event, let enqueued):
                     add(event, enqueuedNanos: enqueued, to: outgoing, generator: &generator)
                 case .impressions(let context, let items, let timestampMs, let enqueued):
+                    let key = context.partitionKey
                     for (position, item) in items.enumerated() {
-                        let event = FeedbackEvent.impression(
-                            of: item, at: position, context: context, timestampMs: timestampMs)
-                        add(event, enqueuedNanos: enqueued, to: outgoing, generator: &generator)
+                        let start = outgoing.payloadStart
+                        outgoing.buffer.impression(
+                            of: item, at: position, context: context, timestampMs: timestampMs,
+                            generator: &generator)
+                        commit(
+                            start, key: key, enqueuedNanos: enqueued, to: outgoing,
+                            tooLarge: { FeedbackEvent.tooLargeDetail(itemID: item.id, size: $0, limit: $1) })
                     }
                 }
             }
@@ -181,14 +186,24 @@ final class CollectorCore: @unchecked Sendable {
     ) {
         let start = outgoing.payloadStart
         outgoing.buffer.event(event, generator: &generator)
+        commit(
+            start, key: event.partitionKey, enqueuedNanos: enqueuedNanos, to: outgoing,
+            tooLarge: { event.tooLargeDetail(size: $0, limit: $1) })
+    }
+
+    /// Ends the event encoded from `start` (dropping it, counted, when over `maxEventBytes`) and sends the
+    /// batch when it is full.
+    private func commit(
+        _ start: Int, key: String?, enqueuedNanos: UInt64, to outgoing: OutgoingBatch,
+        tooLarge: (_ size: Int, _ limit: Int) -> String
+    ) {
         let size = outgoing.buffer.count - start
         if size > configuration.maxEventBytes {
             outgoing.discard(payloadStart: start)
-            tracker.dropped(
-                1, reason: .tooLarge, detail: event.tooLargeDetail(size: size, limit: configuration.maxEventBytes))
+            tracker.dropped(1, reason: .tooLarge, detail: tooLarge(size, configuration.maxEventBytes))
             return
         }
-        outgoing.commit(payloadStart: start, key: event.partitionKey, token: UInt(enqueuedNanos))
+        outgoing.commit(payloadStart: start, key: key, token: UInt(enqueuedNanos))
         if outgoing.count >= Self.outgoingBatchSize { send(outgoing) }
     }
 

@@ -102,6 +102,10 @@ struct EventEncoder<Generator: RandomNumberGenerator> {
 
 extension FeedbackEvent {
     func tooLargeDetail(size: Int, limit: Int) -> String {
+        Self.tooLargeDetail(itemID: itemID, size: size, limit: limit)
+    }
+
+    static func tooLargeDetail(itemID: String, size: Int, limit: Int) -> String {
         "event for item '\(itemID)' encodes to \(size) bytes, over maxEventBytes \(limit): keep extras small"
     }
 }

@@ -1,3 +1,5 @@
+import Pipeline
+
 /// Encodes events to their JSON with a reused buffer: what the collector's sender does for each event.
 /// For callers that encode themselves (benchmarks, custom transports). Not thread-safe: one per thread.
 ///
@@ -15,6 +17,19 @@ public final class FeedbackEncoder {
     @discardableResult
     public func encode(_ event: FeedbackEvent) -> Int {
         encoder.encodeInPlace(event)
+    }
+
+    /// Encodes the impression of `item` at `position` in the response to `context` — the same bytes as
+    /// `encode(.impression(of:at:context:timestampMs:))`, written straight from the item as the collector's
+    /// sender does — and returns its size in bytes.
+    @discardableResult
+    public func encodeImpression(
+        of item: Item, at position: Int, context: RecommendContext, timestampMs: Int64
+    ) -> Int {
+        encoder.writer.reset()
+        encoder.writer.impression(
+            of: item, at: position, context: context, timestampMs: timestampMs, generator: &encoder.generator)
+        return encoder.writer.count
     }
 
     /// The last encoded event's bytes, valid until the next `encode`.

@@ -17,42 +17,67 @@ extension FeedbackEvent {
 extension JSONWriter {
     /// Writes `event`: the seed's fields in the seed's order, then ours. Map keys are sorted, like Go's.
     func event(_ event: FeedbackEvent, generator: inout some RandomNumberGenerator) {
+        record(
+            userID: event.userID, itemID: event.itemID, scene: event.scene, type: event.type.name,
+            timestampMs: event.timestampMs, position: event.position, score: event.score,
+            labels: { labels(event.labels) }, extras: event.extras, eventID: event.eventID,
+            requestID: event.requestID, deviceID: event.deviceID, generator: &generator)
+    }
+
+    /// Writes exactly what `event(FeedbackEvent.impression(of:at:context:timestampMs:))` writes, straight
+    /// from the item and the context: no intermediate event, no labels dictionary per item.
+    func impression(
+        of item: Item, at position: Int, context: RecommendContext, timestampMs: Int64,
+        generator: inout some RandomNumberGenerator
+    ) {
+        record(
+            userID: context.userID, itemID: item.id, scene: context.scene, type: "impression",
+            timestampMs: timestampMs, position: position, score: item.score,
+            labels: { labels(item.labels, \.value) }, extras: [:], eventID: nil, requestID: context.requestID,
+            deviceID: context.deviceID, generator: &generator)
+    }
+
+    private func record(
+        userID: String, itemID: String, scene: String, type: String, timestampMs: Int64, position: Int,
+        score: Double, labels writeLabels: () -> Void, extras: [String: AttributeValue], eventID: String?,
+        requestID: String, deviceID: String, generator: inout some RandomNumberGenerator
+    ) {
         raw("{\"user_id\":")
-        string(event.userID)
+        string(userID)
         raw(",\"item_id\":")
-        string(event.itemID)
+        string(itemID)
         raw(",\"scene\":")
-        string(event.scene)
+        string(scene)
         raw(",\"type\":")
-        string(event.type.name)
+        string(type)
         raw(",\"timestamp\":")
-        int(event.timestampMs.floorDiv(1000))
+        int(timestampMs.floorDiv(1000))
         raw(",\"position\":")
-        int(Int64(event.position))
+        int(Int64(position))
         raw(",\"score\":")
-        double(event.score)
+        double(score)
         raw(",\"labels\":")
-        labels(event.labels)
+        writeLabels()
         raw(",\"extras\":")
-        object(event.extras)
+        object(extras)
         raw(",\"event_id\":")
-        if let id = event.eventID {
+        if let id = eventID {
             string(id)
         } else {
             byte(UInt8(ascii: "\""))
             fill(36) { out in
-                TimeOrderedID.write(milliseconds: event.timestampMs, using: &generator) { index, value in
+                TimeOrderedID.write(milliseconds: timestampMs, using: &generator) { index, value in
                     out[index] = value
                 }
             }
             byte(UInt8(ascii: "\""))
         }
         raw(",\"request_id\":")
-        string(event.requestID)
+        string(requestID)
         raw(",\"device_id\":")
-        string(event.deviceID)
+        string(deviceID)
         raw(",\"timestamp_ms\":")
-        int(event.timestampMs)
+        int(timestampMs)
         raw(",\"schema_version\":")
         int(Int64(FeedbackEvent.schemaVersion))
         byte(UInt8(ascii: "}"))
@@ -60,24 +85,29 @@ extension JSONWriter {
 
     /// Labels with sorted keys, like Go; the usual zero to two labels are written without allocating.
     package func labels(_ labels: [String: String]) {
+        self.labels(labels) { $0 }
+    }
+
+    /// Labels of any value type, written as the strings `text` gives.
+    func labels<Value>(_ labels: [String: Value], _ text: (Value) -> String) {
         byte(UInt8(ascii: "{"))
         switch labels.count {
         case 0:
             break
         case 1:
             let (key, value) = labels.first!
-            pair(key, value)
+            pair(key, text(value))
         case 2:
             let first = labels[labels.startIndex]
             let second = labels[labels.index(after: labels.startIndex)]
             let (low, high) = first.key < second.key ? (first, second) : (second, first)
-            pair(low.key, low.value)
+            pair(low.key, text(low.value))
             byte(UInt8(ascii: ","))
-            pair(high.key, high.value)
+            pair(high.key, text(high.value))
         default:
             for (index, element) in labels.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { byte(UInt8(ascii: ",")) }
-                pair(element.key, element.value)
+                pair(element.key, text(element.value))
             }
         }
         byte(UInt8(ascii: "}"))

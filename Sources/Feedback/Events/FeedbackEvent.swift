@@ -62,7 +62,9 @@ public struct FeedbackEvent: Sendable, Hashable {
 
     /// The Kafka message key: the user id, else the device id, else none (never an empty key, which would
     /// send all anonymous traffic to one partition).
-    public var partitionKey: String? {
+    public var partitionKey: String? { Self.partitionKey(userID: userID, deviceID: deviceID) }
+
+    static func partitionKey(userID: String, deviceID: String) -> String? {
         if !userID.isEmpty { return userID }
         if !deviceID.isEmpty { return deviceID }
         return nil
@@ -93,4 +95,9 @@ public struct FeedbackEvent: Sendable, Hashable {
             throw .invalidEvent("position is \(position): use the item's 0-based rank in the response")
         }
     }
+}
+
+extension RecommendContext {
+    /// The key of the context's impressions (see ``FeedbackEvent/partitionKey``).
+    var partitionKey: String? { FeedbackEvent.partitionKey(userID: userID, deviceID: deviceID) }
 }
