@@ -131,6 +131,27 @@ import Testing
         let b = try samples(in: smallSamples).map { NSDictionary(dictionary: $0) }
         #expect(a == b)
     }
+
+    @Test func aStoreWithAnOlderLayoutIsRefusedWithWhatToDo() throws {
+        let directory = temporaryPath("old-store")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        let configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        // A store as the first layout left it: an offsets table and user_version 0.
+        let old = try SQLiteConnection(path: configuration.storePath)
+        try old.execute("CREATE TABLE offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL)")
+        do {
+            _ = try FeedbackProcessor(log: log, configuration: configuration)
+            Issue.record("an older store was accepted")
+        } catch {
+            #expect("\(error)".contains("has layout 0, this version uses 2: move it aside"), "\(error)")
+        }
+        // A fresh store, and one this version wrote, open.
+        _ = try FeedbackProcessor(
+            log: log, configuration: .init(storePath: directory + "-new.sqlite", samplesDirectory: directory))
+        _ = try FeedbackProcessor(
+            log: log, configuration: .init(storePath: directory + "-new.sqlite", samplesDirectory: directory))
+    }
 }
 
 enum TestShell {
@@ -145,4 +166,5 @@ enum TestShell {
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }
+
 }

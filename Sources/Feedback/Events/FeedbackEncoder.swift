@@ -22,6 +22,12 @@ public final class FeedbackEncoder {
     /// Encodes the impression of `item` at `position` in the response to `context` — the same bytes as
     /// `encode(.impression(of:at:context:timestampMs:))`, written straight from the item as the collector's
     /// sender does — and returns its size in bytes.
+    ///
+    /// ```swift
+    /// let context = RecommendContext(userID: "user_123", scene: "feed")
+    /// encoder.encodeImpression(of: Item(id: "item_456", score: 0.85), at: 0, context: context, timestampMs: 1_704_067_200_000)
+    /// encoder.withBytes { print(String(decoding: $0, as: UTF8.self)) }
+    /// ```
     @discardableResult
     public func encodeImpression(
         of item: Item, at position: Int, context: RecommendContext, timestampMs: Int64
