@@ -63,7 +63,7 @@ public final class KafkaTransport: DurableTransport {
             let replayer = SpoolReplayer(
                 producer: producer, spool: spoolLog, state: state, configuration: spool,
                 deliveryTimeout: configuration.deliveryTimeout)
-            state.replayer.withLock { $0 = replayer }
+            _ = state.replayerReference.storeIfNil(replayer)
             self.replayer = replayer
         } else {
             self.replayer = nil
@@ -185,7 +185,8 @@ final class TransportState: Sendable {
     /// Set once by `start`, read on every delivery report (lock-free).
     let trackerReference = AtomicLazyReference<DeliveryTracker>()
     var tracker: DeliveryTracker? { trackerReference.load() }
-    let replayer = Mutex<SpoolReplayer?>(nil)
+    /// Set once at init when there is a spool; read on every replayed message's report (lock-free).
+    let replayerReference = AtomicLazyReference<SpoolReplayer>()
     let brokersDown = Atomic<Bool>(false)
     private let spoolBuffer = Mutex<[LogEntry]>([])
     private let spoolFlushLock = Mutex<Void>(())
@@ -197,7 +198,7 @@ final class TransportState: Sendable {
 
     func delivered(_ report: DeliveryReport) {
         if report.token & KafkaTransport.replayBit != 0 {
-            replayer.withLock { $0 }?.delivered(report)
+            replayerReference.load()?.delivered(report)
             return
         }
         guard let tracker else { return }
@@ -250,7 +251,7 @@ final class TransportState: Sendable {
             do {
                 try spool.append(entries)
                 tracker?.spooled(count: entries.count)
-                replayer.withLock { $0 }?.wake()
+                replayerReference.load()?.wake()
             } catch {
                 let full = (error as? LocalLogError)?.kind == .full
                 tracker?.dropped(entries.count, reason: full ? .logFull : .storageError, detail: "\(error)")

@@ -101,30 +101,51 @@ final class SpoolReplayer: @unchecked Sendable {
     private func replay(_ records: [LogRecord]) -> Bool {
         batchFailures.store(0, ordering: .relaxed)
         let deadline = ContinuousClock.now + batchDeadline
-        for (index, record) in records.enumerated() {
-            let token = KafkaTransport.replayBit | UInt(index)
-            outstanding.add(1, ordering: .relaxed)
-            while true {
-                let result = record.payload.withUnsafeBytes { payload in
-                    if let key = record.key {
-                        return key.withUnsafeBytes { producer.produce(key: $0, value: payload, token: token) }
-                    }
-                    return producer.produce(key: nil, value: payload, token: token)
-                }
-                if result == .enqueued { break }
-                if case .failed = result {
-                    outstanding.subtract(1, ordering: .relaxed)
-                    batchFailures.add(1, ordering: .relaxed)
-                    break
-                }
+        // Keys and payloads back to back in one buffer, handed to librdkafka in as few `produce_batch`
+        // calls as its queue allows (one topic lock and clock reading per call).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(records.reduce(0) { $0 + $1.payload.count + ($1.key?.count ?? 0) })
+        var spans: [(key: Range<Int>?, payload: Range<Int>)] = []
+        spans.reserveCapacity(records.count)
+        for record in records {
+            var key: Range<Int>?
+            if let recordKey = record.key {
+                key = bytes.count..<bytes.count + recordKey.count
+                bytes.append(contentsOf: recordKey)
+            }
+            let payload = bytes.count..<bytes.count + record.payload.count
+            bytes.append(contentsOf: record.payload)
+            spans.append((key, payload))
+        }
+        outstanding.add(records.count, ordering: .relaxed)
+        var next = 0
+        let produced: Bool = bytes.withUnsafeBytes { buffer in
+            while next < records.count {
+                let first = next
+                next += producer.produce(
+                    count: records.count - first,
+                    message: { offset in
+                        let span = spans[first + offset]
+                        return OutgoingMessage(
+                            key: span.key.map { UnsafeRawBufferPointer(rebasing: buffer[$0]) },
+                            value: UnsafeRawBufferPointer(rebasing: buffer[span.payload]),
+                            token: KafkaTransport.replayBit | UInt(first + offset))
+                    },
+                    refused: { _, _ in
+                        outstanding.subtract(1, ordering: .relaxed)
+                        batchFailures.add(1, ordering: .relaxed)
+                    })
+                guard next < records.count else { break }
                 // Queue full: wait for deliveries to make room.
                 if isStopping || ContinuousClock.now > deadline {
-                    outstanding.subtract(1, ordering: .relaxed)
-                    return waitForOutstanding(until: ContinuousClock.now + .seconds(2)) && false
+                    outstanding.subtract(records.count - next, ordering: .relaxed)
+                    return false
                 }
                 usleep(1000)
             }
+            return true
         }
+        guard produced else { return waitForOutstanding(until: ContinuousClock.now + .seconds(2)) && false }
         // Send now rather than after linger.ms, then wait for the reports.
         let done = waitForOutstanding(until: deadline)
         return done && batchFailures.load(ordering: .relaxed) == 0
