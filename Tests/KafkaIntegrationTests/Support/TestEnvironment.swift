@@ -31,7 +31,10 @@ enum TestEnvironment {
 
     /// Runs a command to completion and returns its standard output; throws with its stderr on failure.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> Data {
+    static func run(
+        _ executable: String, _ arguments: [String], timeout: Duration = .seconds(60),
+        describePartialOutput: (Data) -> String = { "\($0.count) bytes of output" }
+    ) throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -50,8 +53,12 @@ enum TestEnvironment {
         while process.isRunning {
             if ContinuousClock.now > deadline {
                 process.terminate()
+                let partial = collected.wait()  // the pipe closes once the process is gone
                 throw Failure(
-                    description: "\(executable) \(arguments.joined(separator: " ")) timed out after \(timeout)")
+                    description: """
+                        \(executable) \(arguments.joined(separator: " ")) timed out after \(timeout), having \
+                        written \(describePartialOutput(partial))
+                        """)
             }
             usleep(5_000)
         }

@@ -13,6 +13,23 @@ enum TopicReader {
         }
     }
 
+    /// What a timed-out read had got, per partition: messages and highest offset (a broker whose high
+    /// watermark counts messages it lost in a crash keeps `-e` waiting forever).
+    static func describe(_ output: Data) -> String {
+        var partitions: [Int: (count: Int, highest: Int)] = [:]
+        for line in output.split(separator: UInt8(ascii: "\n")) {
+            guard let envelope = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                let partition = envelope["partition"] as? Int, let offset = envelope["offset"] as? Int
+            else { continue }
+            let current = partitions[partition] ?? (0, -1)
+            partitions[partition] = (current.count + 1, max(current.highest, offset))
+        }
+        let summary = partitions.sorted { $0.key < $1.key }.map {
+            "p\($0.key): \($0.value.count) up to \($0.value.highest)"
+        }
+        return "\(output.count) bytes (\(summary.joined(separator: ", ")))"
+    }
+
     static func read(topic: String, broker: String) throws -> [Message] {
         let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let kcat else {
@@ -20,7 +37,9 @@ enum TopicReader {
         }
         let output = try TestEnvironment.run(
             kcat,
-            ["-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-q", "-J", "-X", "api.version.request=true"])
+            ["-C", "-b", broker, "-t", topic, "-o", "beginning", "-e", "-q", "-J", "-X", "api.version.request=true"],
+            timeout: .seconds(120),
+            describePartialOutput: describe)
         return try output.split(separator: UInt8(ascii: "\n")).map { line in
             guard let envelope = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                 let payload = envelope["payload"] as? String,
