@@ -17,13 +17,16 @@ import Testing
 
     /// Counts the distinct event ids in the topic and reports duplicates.
     func distinctEvents(_ topic: String, _ broker: TestBroker, test: String) throws -> Set<String> {
+        let start = ContinuousClock.now
         let ids = try TopicReader.read(topic: topic, broker: broker.address).compactMap {
             $0.json["event_id"] as? String
         }
         let distinct = Set(ids)
         print(
-            "\(test): \(ids.count) messages, \(distinct.count) distinct events, \(ids.count - distinct.count) duplicates"
-        )
+            """
+            \(test): \(ids.count) messages, \(distinct.count) distinct events, \(ids.count - distinct.count) \
+            duplicates (read back in \(ContinuousClock.now - start))
+            """)
         return distinct
     }
 
