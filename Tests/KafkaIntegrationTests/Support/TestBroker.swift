@@ -86,12 +86,12 @@ final class ObjectStore: Sendable {
     init() throws {
         port = try SupervisedProcess.freePort()
         process = try SupervisedProcess(
-            name: "moto", executable: "/usr/bin/env",
-            arguments: ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], port: port)
+            name: "moto", executable: TestEnvironment.python,
+            arguments: ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], port: port)
         try TestEnvironment.run(
-            "/usr/bin/env",
+            TestEnvironment.python,
             [
-                "python3", "-c",
+                "-c",
                 "import urllib.request; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:\(port)/\(bucket)', method='PUT'))",
             ])
     }

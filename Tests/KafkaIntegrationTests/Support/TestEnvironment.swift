@@ -19,6 +19,12 @@ enum TestEnvironment {
             ?? depsDirectory.appendingPathComponent("bin/tansu").path
     }
 
+    /// The project's Python venv (scripts/install-deps.sh), which has moto; else the system's python3.
+    static var python: String {
+        let venv = depsDirectory.appendingPathComponent("venv/bin/python3").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
+    }
+
     /// The environment for child tools: librdkafka 2.16 first (Debian's 2.0.2 cannot talk to Tansu).
     static var childEnvironment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
