@@ -7,6 +7,7 @@ package final class SQLiteConnection {
         case int(Int64)
         case double(Double)
         case text(String)
+        case blob([UInt8])
         case null
     }
 
@@ -101,6 +102,26 @@ package final class SQLiteConnection {
         guard status == SQLITE_DONE || status == SQLITE_ROW else { throw lastFailure() }
     }
 
+    /// Runs `head VALUES (?, …), … tail` over `rows` (each one row's values, all the same width), many rows
+    /// per statement: for bulk inserts and upserts, where the statement, not the row, is most of the cost.
+    /// Returns what a `RETURNING` tail returned. Statements hold 256, 64, 16, 4 or 1 rows, so that a handful
+    /// of prepared statements serve any count.
+    package func runMany(_ head: String, _ tail: String = "", rows: [[Value]]) throws(LocalLogError) -> [[Value]] {
+        guard let width = rows.first?.count else { return [] }
+        let group = "(" + Array(repeating: "?", count: width).joined(separator: ",") + ")"
+        var returned: [[Value]] = []
+        var start = 0
+        for size in [256, 64, 16, 4, 1] {
+            guard rows.count - start >= size else { continue }
+            let sql = head + " VALUES " + Array(repeating: group, count: size).joined(separator: ",") + " " + tail
+            while rows.count - start >= size {
+                returned += try query(sql, rows[start..<start + size].flatMap { $0 })
+                start += size
+            }
+        }
+        return returned
+    }
+
     package func queryInt(_ sql: String, _ values: [Value]) throws(LocalLogError) -> Int64? {
         let statement = try prepare(sql)
         defer { sqlite3_reset(statement) }
@@ -127,6 +148,7 @@ package final class SQLiteConnection {
                     case SQLITE_INTEGER: .int(sqlite3_column_int64(statement, column))
                     case SQLITE_FLOAT: .double(sqlite3_column_double(statement, column))
                     case SQLITE_NULL: .null
+                    case SQLITE_BLOB: .blob(blob(statement, column))
                     default: .text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "")
                     }
                 })
@@ -147,6 +169,10 @@ package final class SQLiteConnection {
             case .int(let number): sqlite3_bind_int64(statement, Int32(index + 1), number)
             case .text(let text): _ = feedback_bind_text(statement, Int32(index + 1), text)
             case .double(let number): sqlite3_bind_double(statement, Int32(index + 1), number)
+            case .blob(let bytes):
+                _ = bytes.withUnsafeBytes {
+                    feedback_bind_blob(statement, Int32(index + 1), $0.baseAddress, Int32($0.count))
+                }
             case .null: sqlite3_bind_null(statement, Int32(index + 1))
             }
         }

@@ -1,0 +1,114 @@
+import FeedbackLog
+
+/// The byte layout of a state segment: little-endian integers, doubles by bit pattern, strings as a
+/// LEB128 length and their UTF-8. Private to the processor's store; a version byte leads every segment.
+/// (Written here rather than with `Codable`: a segment is rewritten every batch, and the coders box every
+/// field.)
+struct SegmentWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(version: UInt8, capacity: Int) {
+        bytes.reserveCapacity(capacity)
+        bytes.append(version)
+    }
+
+    mutating func int(_ value: Int64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func double(_ value: Double) { int(Int64(bitPattern: value.bitPattern)) }
+
+    mutating func count(_ value: Int) {
+        var rest = UInt64(value)
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    mutating func string(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            count(utf8.count)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    mutating func labels(_ labels: [String: String]) {
+        count(labels.count)
+        for (key, value) in labels {
+            string(key)
+            string(value)
+        }
+    }
+}
+
+/// Reads what ``SegmentWriter`` wrote; a short or malformed segment is a storage error naming the store.
+struct SegmentReader {
+    private let bytes: [UInt8]
+    private var position = 0
+    private let origin: String
+
+    init(_ bytes: [UInt8], origin: String, version: UInt8) throws(LocalLogError) {
+        self.bytes = bytes
+        self.origin = origin
+        guard bytes.first == version else {
+            throw LocalLogError(
+                kind: .storage,
+                message: "\(origin): segment layout \(bytes.first.map(String.init) ?? "none"), expected \(version)")
+        }
+        position = 1
+    }
+
+    var isAtEnd: Bool { position == bytes.count }
+
+    mutating func int() throws(LocalLogError) -> Int64 {
+        guard position + 8 <= bytes.count else { throw truncated() }
+        var value: Int64 = 0
+        for index in 0..<8 { value |= Int64(bytes[position + index]) << (8 * index) }
+        position += 8
+        return value
+    }
+
+    mutating func double() throws(LocalLogError) -> Double { Double(bitPattern: UInt64(bitPattern: try int())) }
+
+    mutating func count() throws(LocalLogError) -> Int {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard position < bytes.count, shift < 64 else { throw truncated() }
+            let byte = bytes[position]
+            position += 1
+            value |= UInt64(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        guard value <= UInt64(bytes.count - position) else { throw truncated() }
+        return Int(value)
+    }
+
+    mutating func string() throws(LocalLogError) -> String {
+        let length = try count()
+        defer { position += length }
+        return String(decoding: bytes[position..<position + length], as: UTF8.self)
+    }
+
+    mutating func labels() throws(LocalLogError) -> [String: String] {
+        let entries = try count()
+        var labels: [String: String] = [:]
+        labels.reserveCapacity(entries)
+        for _ in 0..<entries {
+            let key = try string()
+            labels[key] = try string()
+        }
+        return labels
+    }
+
+    private func truncated() -> LocalLogError {
+        LocalLogError(
+            kind: .storage,
+            message: "\(origin): a state segment ends early at byte \(position) of \(bytes.count); the store is damaged"
+        )
+    }
+}
