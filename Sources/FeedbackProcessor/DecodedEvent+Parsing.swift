@@ -17,7 +17,9 @@ struct EventJSONReader {
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     /// The fields of one event: nil when the event lacks `item_id` or `type` (invalid for the processor).
-    static func decode(_ payload: [UInt8], fallbackID: String) throws(Unsupported) -> DecodedEvent? {
+    static func decode(
+        _ payload: [UInt8], fallbackID: @autoclosure () -> String
+    ) throws(Unsupported) -> DecodedEvent? {
         try payload.withUnsafeBufferPointer { buffer throws(Unsupported) in
             var reader = EventJSONReader(buffer)
             return try reader.event(fallbackID: fallbackID)
@@ -42,7 +44,7 @@ struct EventJSONReader {
         }
     }
 
-    private mutating func event(fallbackID: String) throws(Unsupported) -> DecodedEvent? {
+    private mutating func event(fallbackID: () -> String) throws(Unsupported) -> DecodedEvent? {
         var itemID: String?
         var type: String?
         var eventID: String?
@@ -111,7 +113,7 @@ struct EventJSONReader {
         guard index == bytes.count else { throw Unsupported() }
         guard let itemID, let type else { return nil }
         return DecodedEvent(
-            eventID: eventID ?? fallbackID, requestID: requestID, userID: userID, deviceID: deviceID, itemID: itemID,
+            eventID: eventID ?? fallbackID(), requestID: requestID, userID: userID, deviceID: deviceID, itemID: itemID,
             scene: scene, type: type, timestampMs: timestampMs ?? (timestamp ?? 0) * 1000, position: position,
             score: score, labels: labels, amount: amount, category: category)
     }

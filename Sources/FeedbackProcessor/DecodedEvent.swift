@@ -25,11 +25,12 @@ struct DecodedEvent: Equatable {
 
 extension DecodedEvent {
     /// Decodes an event's JSON: nil when it is not JSON or lacks `item_id` or `type`.
-    static func decode(json payload: [UInt8], fallbackID: String) -> DecodedEvent? {
+    /// `fallbackID` is only evaluated for an event without an `event_id`.
+    static func decode(json payload: [UInt8], fallbackID: @autoclosure () -> String) -> DecodedEvent? {
         do {
-            return try EventJSONReader.decode(payload, fallbackID: fallbackID)
+            return try EventJSONReader.decode(payload, fallbackID: fallbackID())
         } catch {
-            return DecodedEvent(foundationJSON: payload, fallbackID: fallbackID)
+            return DecodedEvent(foundationJSON: payload, fallbackID: fallbackID())
         }
     }
 

@@ -27,6 +27,8 @@ public final class FeedbackProcessor {
     private let metricsSinks: [any MetricsSink]
     private let store: SQLiteConnection
     private var started = false
+    /// Loaded from the store at the first batch, and again after a batch failed (its changes rolled back).
+    private var attributionState: AttributionState?
 
     /// A processor over the embedded local log.
     public convenience init(
@@ -48,6 +50,10 @@ public final class FeedbackProcessor {
         self.profileSinks = profileSinks
         self.metricsSinks = metricsSinks
         self.configuration = configuration
+        guard (1...9).contains(configuration.samplesCompressionLevel) else {
+            throw ProcessorError.configuration(
+                "samplesCompressionLevel is \(configuration.samplesCompressionLevel): use 1 (fastest) to 9 (smallest)")
+        }
         try FileManager.default.createDirectory(
             atPath: (configuration.storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         store = try SQLiteConnection(path: configuration.storePath)
@@ -58,49 +64,8 @@ public final class FeedbackProcessor {
             PRAGMA busy_timeout=10000;
             PRAGMA cache_size=-65536;
             """)
-        let hasTables = try store.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'offsets'", []) ?? 0 > 0
-        let version = try store.queryInt("PRAGMA user_version", []) ?? 0
-        if hasTables && version != Self.schemaVersion {
-            throw ProcessorError.storage(
-                """
-                the store \(configuration.storePath) has layout \(version), this version uses \
-                \(Self.schemaVersion): move it aside and process again (with Kafka, under a new consumer group)
-                """)
-        }
-        // Tables without rowids, keyed as they are read: one B-tree per table plus the few indexes the joins
-        // and window scans need (every B-tree is paid on every insert).
-        try store.execute(
-            """
-            PRAGMA user_version=\(Self.schemaVersion);
-            CREATE TABLE IF NOT EXISTS offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
-                newest_ms INTEGER NOT NULL DEFAULT 0);
-            CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, ts INTEGER NOT NULL) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS seen_ts ON seen(ts);
-            CREATE TABLE IF NOT EXISTS profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
-                PRIMARY KEY (user_id, type)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL)
-                WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS profile_clicks (user_id TEXT, ts INTEGER, event_id TEXT, item_id TEXT,
-                PRIMARY KEY (user_id, ts, event_id)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS profile_affinity (user_id TEXT, feature TEXT, score REAL NOT NULL,
-                updated_ms INTEGER NOT NULL, PRIMARY KEY (user_id, feature)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS metrics (minute_ms INTEGER, scene TEXT, source TEXT,
-                impressions INTEGER NOT NULL, clicks INTEGER NOT NULL, conversions INTEGER NOT NULL,
-                revenue REAL NOT NULL, PRIMARY KEY (minute_ms, scene, source)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS pending (ts INTEGER, event_id TEXT, request_id TEXT, user_id TEXT,
-                device_id TEXT, item_id TEXT, scene TEXT, position INTEGER, score REAL, labels TEXT,
-                PRIMARY KEY (ts, event_id)) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS pending_request ON pending(request_id, item_id);
-            CREATE TABLE IF NOT EXISTS actions (request_id TEXT, item_id TEXT, event_id TEXT, type TEXT,
-                user_id TEXT, ts INTEGER, value REAL, PRIMARY KEY (request_id, item_id, event_id)) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS actions_user ON actions(user_id, item_id, ts);
-            CREATE INDEX IF NOT EXISTS actions_ts ON actions(ts);
-            """)
+        try Self.prepareLayout(of: store)
     }
-
-    /// The layout of the store's tables (SQLite's `user_version`); a store with another one is refused.
-    static let schemaVersion: Int64 = 2
 
     /// The last input offset applied, per partition.
     public func appliedOffsets() throws(LocalLogError) -> [Int32: Int64] {
@@ -139,7 +104,17 @@ public final class FeedbackProcessor {
         let records = try source.poll(max: configuration.batchSize, timeout: timeout)
         statistics.offset = offset
         guard !records.isEmpty else { return statistics }
-        try store.transaction { () throws(LocalLogError) in
+        try processInTransaction(records, &statistics)
+        try source.commit(records)
+        statistics.offset = offset
+        return statistics
+    }
+
+    /// The body of `processBatch`: `records` applied in one store transaction.
+    private func processInTransaction(
+        _ records: [SourceRecord], _ statistics: inout ProcessorStatistics
+    ) throws(LocalLogError) {
+        try inTransaction { () throws(LocalLogError) in
             var applied = try appliedOffsets()
             // Event time per partition; the watermark is the oldest assigned partition's newest event, so a
             // window closes only once every partition has moved past it (events are in order within a
@@ -151,7 +126,6 @@ public final class FeedbackProcessor {
                 return partitions.map { newest[$0] ?? Int64.min }.min() ?? Int64.min
             }
             let watermarkBefore = currentWatermark()
-            // Decode first, so that the seen ids of the whole batch are looked up together.
             var events: [(partition: Int32, event: DecodedEvent)] = []
             events.reserveCapacity(records.count)
             for record in records {
@@ -169,16 +143,15 @@ public final class FeedbackProcessor {
                 }
                 events.append((record.partition, event))
             }
-            var seen = try alreadySeen(events.map(\.event.eventID))
+            var firstSeen = try recordSeen(events.map(\.event))
+            try attribution().begin(segment: try nextCounter("segment"))
             var batch = BatchState()
             var touchedMinutes = Set<Int64>()
             for (partition, event) in events {
-                guard seen.insert(event.eventID).inserted else {
+                guard firstSeen.remove(SeenKey(timestampMs: event.timestampMs, eventID: event.eventID)) != nil else {
                     statistics.duplicates += 1
                     continue
                 }
-                try store.run(
-                    "INSERT INTO seen (event_id, ts) VALUES (?, ?)", [.text(event.eventID), .int(event.timestampMs)])
                 try apply(event, to: &batch)
                 touchedMinutes.insert(event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000)
                 statistics.processed += 1
@@ -200,10 +173,9 @@ public final class FeedbackProcessor {
             if watermark > Int64.min / 2 {  // no watermark yet while an assigned partition is unread
                 try store.run(
                     "DELETE FROM seen WHERE ts < ?", [.int(watermark - configuration.deduplicationWindow.milliseconds)])
-                try store.run(
-                    "DELETE FROM actions WHERE ts < ?",
-                    [.int(watermark - 2 * configuration.attributionWindow.milliseconds)])
+                try attribution().expireActions(before: watermark - 2 * configuration.attributionWindow.milliseconds)
             }
+            try attribution().persist(to: store)
             statistics.samples = samples.count
             do {
                 // Named by a batch number from the store: a rolled-back retry reuses it (and rewrites the same
@@ -222,9 +194,6 @@ public final class FeedbackProcessor {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
         }
-        try source.commit(records)
-        statistics.offset = offset
-        return statistics
     }
 
     /// Emits a sample for every impression still waiting, whatever its window: for a final run over a
@@ -232,14 +201,34 @@ public final class FeedbackProcessor {
     @discardableResult
     public func closeAllWindows() throws -> Int {
         var count = 0
-        try store.transaction { () throws(LocalLogError) in
+        try inTransaction { () throws(LocalLogError) in
+            try attribution().begin(segment: try nextCounter("segment"))
             let samples = try closeWindows(through: Int64.max)
+            try attribution().persist(to: store)
             count = samples.count
             do { try writeSamples(samples, part: Self.padded(try nextCounter("batch"))) } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
         }
         return count
+    }
+
+    /// Runs `body` in one store transaction; if it fails, the attribution state (changed in memory) is
+    /// reloaded from the store, as the transaction left it, before the next batch.
+    private func inTransaction(_ body: () throws(LocalLogError) -> Void) throws(LocalLogError) {
+        do {
+            try store.transaction(body)
+        } catch {
+            attributionState = nil
+            throw error
+        }
+    }
+
+    private func attribution() throws(LocalLogError) -> AttributionState {
+        if let attributionState { return attributionState }
+        let state = try AttributionState(store: store)
+        attributionState = state
+        return state
     }
 
     // MARK: - Applying one event
@@ -251,6 +240,7 @@ public final class FeedbackProcessor {
         var counts: [ProfileCountKey: Int64] = [:]
         var lastSeen: [String: Int64] = [:]
         var clickedUsers = Set<String>()
+        var clicks: [[SQLiteConnection.Value]] = []
         var affinity: [AffinityKey: (score: Double, updated: Int64)] = [:]
         var metrics: [MetricsKey: MetricsTotals] = [:]
 
@@ -280,48 +270,47 @@ public final class FeedbackProcessor {
         var revenue = 0.0
     }
 
-    /// Ids among `ids` already applied (in the store's de-duplication window); looked up 500 at a time.
-    private func alreadySeen(_ ids: [String]) throws(LocalLogError) -> Set<String> {
-        var found = Set<String>()
-        let chunk = 500
-        var start = 0
-        while start < ids.count {
-            var values = ids[start..<min(start + chunk, ids.count)].map { SQLiteConnection.Value.text($0) }
-            // Always 500 parameters (the last id repeated), so that one prepared statement serves every chunk.
-            while values.count < chunk { values.append(values[values.count - 1]) }
-            let sql = "SELECT event_id FROM seen WHERE event_id IN (" + Self.placeholders500 + ")"
-            for row in try store.query(sql, values) { if case .text(let id) = row[0] { found.insert(id) } }
-            start += chunk
-        }
-        return found
+    struct SeenKey: Hashable {
+        var timestampMs: Int64
+        var eventID: String
     }
 
-    private static let placeholders500 = Array(repeating: "?", count: 500).joined(separator: ",")
+    /// Records the ids of `events` as applied and returns those not applied before (once each, even when an
+    /// event is in the batch twice). A duplicate is the same event sent again: the same id at the same
+    /// time. Keyed by time, inserts land at the B-tree's right edge and old ids leave by range; an insert
+    /// the store ignores is the look-up.
+    private func recordSeen(_ events: [DecodedEvent]) throws(LocalLogError) -> Set<SeenKey> {
+        let inserted = try store.runMany(
+            "INSERT OR IGNORE INTO seen (ts, event_id)", "RETURNING ts, event_id",
+            rows: events.map { [.int($0.timestampMs), .text($0.eventID)] })
+        var keys = Set<SeenKey>(minimumCapacity: inserted.count)
+        for row in inserted {
+            if case .int(let time) = row[0], case .text(let id) = row[1] {
+                keys.insert(SeenKey(timestampMs: time, eventID: id))
+            }
+        }
+        return keys
+    }
 
     private func apply(_ event: DecodedEvent, to batch: inout BatchState) throws(LocalLogError) {
         let user = event.profileKey
         var labels = event.labels
+        let state = try attribution()
         if event.type != "impression", !event.requestID.isEmpty,
-            let row = try store.query(
-                // Only an impression whose attribution window is still open at the click (whatever the
-                // batching, older ones may already be closed and gone).
-                "SELECT labels FROM pending WHERE request_id = ? AND item_id = ? AND ts > ? LIMIT 1",
-                [
-                    .text(event.requestID), .text(event.itemID),
-                    .int(event.timestampMs - configuration.attributionWindow.milliseconds),
-                ]
-            ).first, case .text(let json) = row[0]
+            // Only an impression whose attribution window is still open at the click (whatever the
+            // batching, older ones may already be closed and gone).
+            let shown = state.labels(
+                request: event.requestID, item: event.itemID,
+                after: event.timestampMs - configuration.attributionWindow.milliseconds)
         {
             // A click carries no labels: it inherits its impression's (recall source, ...).
-            labels.merge(Self.decodeLabels(json)) { own, _ in own }
+            labels.merge(shown) { own, _ in own }
         }
         if !user.isEmpty {
             batch.counts[ProfileCountKey(user: user, type: event.type), default: 0] += 1
             batch.lastSeen[user] = max(batch.lastSeen[user] ?? Int64.min, event.timestampMs)
             if event.type == "click" {
-                try store.run(
-                    "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts) VALUES (?, ?, ?, ?)",
-                    [.text(event.eventID), .text(user), .text(event.itemID), .int(event.timestampMs)])
+                batch.clicks.append([.text(event.eventID), .text(user), .text(event.itemID), .int(event.timestampMs)])
                 batch.clickedUsers.insert(user)
             }
             let weight = ProcessorConfiguration.weight(event.type)
@@ -352,22 +341,16 @@ public final class FeedbackProcessor {
         }
         switch event.type {
         case "impression":
-            try store.run(
-                "INSERT OR IGNORE INTO pending (event_id, request_id, user_id, device_id, item_id, scene, position, "
-                    + "score, labels, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    .text(event.eventID), .text(event.requestID), .text(user), .text(event.deviceID),
-                    .text(event.itemID), .text(event.scene), .int(Int64(event.position)), .double(event.score),
-                    .text(Self.encodeLabels(event.labels)), .int(event.timestampMs),
-                ])
+            state.add(
+                AttributionState.Impression(
+                    eventID: event.eventID, requestID: event.requestID, user: user, device: event.deviceID,
+                    item: event.itemID, scene: event.scene, position: Int64(event.position), score: event.score,
+                    labels: event.labels, timestampMs: event.timestampMs))
         case "click", "conversion":
-            try store.run(
-                "INSERT OR IGNORE INTO actions (event_id, type, request_id, user_id, item_id, ts, value) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    .text(event.eventID), .text(event.type), .text(event.requestID), .text(user), .text(event.itemID),
-                    .int(event.timestampMs), .double(event.amount ?? 0),
-                ])
+            state.add(
+                AttributionState.Action(
+                    eventID: event.eventID, type: event.type, requestID: event.requestID, user: user,
+                    item: event.itemID, timestampMs: event.timestampMs, value: event.amount ?? 0))
         default:
             break
         }
@@ -416,44 +399,40 @@ public final class FeedbackProcessor {
         batch.affinity[key] = (score, updated)
     }
 
-    /// Writes what `batch` gathered: one statement per touched key.
+    /// Writes what `batch` gathered: one row per touched key, many rows per statement.
     private func write(_ batch: BatchState) throws(LocalLogError) {
-        for (key, count) in batch.counts {
-            try store.run(
-                "INSERT INTO profile_counts (user_id, type, count) VALUES (?, ?, ?) "
-                    + "ON CONFLICT(user_id, type) DO UPDATE SET count = count + excluded.count",
-                [.text(key.user), .text(key.type), .int(count)])
-        }
-        for (user, lastSeen) in batch.lastSeen {
-            try store.run(
-                "INSERT INTO profile_seen (user_id, last_seen_ms) VALUES (?, ?) "
-                    + "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
-                [.text(user), .int(lastSeen)])
-        }
+        _ = try store.runMany(
+            "INSERT INTO profile_counts (user_id, type, count)",
+            "ON CONFLICT(user_id, type) DO UPDATE SET count = count + excluded.count",
+            rows: batch.counts.map { [.text($0.key.user), .text($0.key.type), .int($0.value)] })
+        _ = try store.runMany(
+            "INSERT INTO profile_seen (user_id, last_seen_ms)",
+            "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+            rows: batch.lastSeen.map { [.text($0.key), .int($0.value)] })
+        _ = try store.runMany(
+            "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts)", rows: batch.clicks)
         for user in batch.clickedUsers {
             try store.run(
                 "DELETE FROM profile_clicks WHERE user_id = ? AND event_id NOT IN (SELECT event_id FROM "
                     + "profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?)",
                 [.text(user), .text(user), .int(Int64(configuration.recentClicks))])
         }
-        for (key, value) in batch.affinity {
-            try store.run(
-                "INSERT INTO profile_affinity (user_id, feature, score, updated_ms) VALUES (?, ?, ?, ?) "
-                    + "ON CONFLICT(user_id, feature) DO UPDATE SET score = excluded.score, "
-                    + "updated_ms = excluded.updated_ms",
-                [.text(key.user), .text(key.feature), .double(value.score), .int(value.updated)])
-        }
-        for (key, totals) in batch.metrics {
-            try store.run(
-                "INSERT INTO metrics (minute_ms, scene, source, impressions, clicks, conversions, revenue) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(minute_ms, scene, source) DO UPDATE SET "
-                    + "impressions = excluded.impressions, clicks = excluded.clicks, "
-                    + "conversions = excluded.conversions, revenue = excluded.revenue",
+        _ = try store.runMany(
+            "INSERT INTO profile_affinity (user_id, feature, score, updated_ms)",
+            "ON CONFLICT(user_id, feature) DO UPDATE SET score = excluded.score, updated_ms = excluded.updated_ms",
+            rows: batch.affinity.map {
+                [.text($0.key.user), .text($0.key.feature), .double($0.value.score), .int($0.value.updated)]
+            })
+        _ = try store.runMany(
+            "INSERT INTO metrics (minute_ms, scene, source, impressions, clicks, conversions, revenue)",
+            "ON CONFLICT(minute_ms, scene, source) DO UPDATE SET impressions = excluded.impressions, "
+                + "clicks = excluded.clicks, conversions = excluded.conversions, revenue = excluded.revenue",
+            rows: batch.metrics.map {
                 [
-                    .int(key.minute), .text(key.scene), .text(key.source), .int(totals.impressions),
-                    .int(totals.clicks), .int(totals.conversions), .double(totals.revenue),
-                ])
-        }
+                    .int($0.key.minute), .text($0.key.scene), .text($0.key.source), .int($0.value.impressions),
+                    .int($0.value.clicks), .int($0.value.conversions), .double($0.value.revenue),
+                ]
+            })
     }
 
     static func features(labels: [String: String], category: String?) -> [String] {
@@ -476,45 +455,26 @@ public final class FeedbackProcessor {
 
     private func closeWindows(through limit: Int64) throws(LocalLogError) -> [Sample] {
         let window = configuration.attributionWindow.milliseconds
-        let rows = try store.query(
-            "SELECT event_id, request_id, user_id, device_id, item_id, scene, position, score, labels, ts FROM pending "
-                + "WHERE ts <= ? ORDER BY ts, event_id", [.int(limit)])
+        let state = try attribution()
+        let closed = state.close(through: limit)
         var samples: [Sample] = []
-        samples.reserveCapacity(rows.count)
+        samples.reserveCapacity(closed.count)
         let writer = JSONWriter(capacity: 512)
-        for row in rows {
-            guard case .text(let eventID) = row[0], case .text(let requestID) = row[1], case .text(let user) = row[2],
-                case .text(let device) = row[3], case .text(let item) = row[4], case .text(let scene) = row[5],
-                case .int(let position) = row[6], case .text(let labels) = row[8], case .int(let ts) = row[9]
-            else { continue }
-            let score: Double = if case .double(let value) = row[7] { value } else { 0 }
-            // Join on request id + item; actions without a request id fall back to user + item in the window.
-            // Two indexed lookups (an OR of both would scan the whole table). Both end with the window, so
-            // that when a window is closed (which depends on batching) does not change its sample.
-            let byRequest = try store.query(
-                "SELECT type, ts, value FROM actions WHERE request_id = ? AND item_id = ? AND request_id != '' "
-                    + "AND ts <= ?",
-                [.text(requestID), .text(item), .int(ts + window)])
-            let byUser = try store.query(
-                "SELECT type, ts, value FROM actions WHERE user_id = ? AND item_id = ? AND ts >= ? AND ts <= ? "
-                    + "AND request_id = ''",
-                [.text(user), .text(item), .int(ts), .int(ts + window)])
+        for impression in closed {
+            // Joined on request id + item; actions without a request id fall back to user + item. Both end
+            // with the window, so that when a window is closed (which depends on batching) does not change
+            // its sample.
             var clickCount = 0
             var firstClick: Int64?
             var conversionCount = 0
             var value = 0.0
-            for action in byRequest + byUser {
-                guard case .text(let type) = action[0], case .int(let time) = action[1] else { continue }
-                if type == "click" {
+            for action in state.actions(joining: impression, windowMs: window) {
+                if action.type == "click" {
                     clickCount += 1
-                    firstClick = min(firstClick ?? time, time)
-                } else if type == "conversion" {
+                    firstClick = min(firstClick ?? action.timestampMs, action.timestampMs)
+                } else if action.type == "conversion" {
                     conversionCount += 1
-                    switch action[2] {
-                    case .double(let amount): value += amount
-                    case .int(let amount): value += Double(amount)
-                    default: break
-                    }
+                    value += action.value
                 }
             }
             // Keys in sorted order; written with the collector's JSON writer (Foundation's sortedKeys collates
@@ -527,31 +487,30 @@ public final class FeedbackProcessor {
             writer.double(value)
             writer.raw(conversionCount > 0 ? ",\"converted\":true" : ",\"converted\":false")
             writer.raw(",\"device_id\":")
-            writer.string(device)
+            writer.string(impression.device)
             writer.raw(",\"impression_id\":")
-            writer.string(eventID)
+            writer.string(impression.eventID)
             writer.raw(",\"impression_ts_ms\":")
-            writer.int(ts)
+            writer.int(impression.timestampMs)
             writer.raw(",\"item_id\":")
-            writer.string(item)
+            writer.string(impression.item)
             writer.raw(clickCount > 0 ? ",\"label\":1" : ",\"label\":0")
             writer.raw(",\"labels\":")
-            writer.labels(Self.decodeLabels(labels))
+            writer.labels(impression.labels)
             writer.raw(",\"position\":")
-            writer.int(position)
+            writer.int(impression.position)
             writer.raw(",\"request_id\":")
-            writer.string(requestID)
+            writer.string(impression.requestID)
             writer.raw(",\"scene\":")
-            writer.string(scene)
+            writer.string(impression.scene)
             writer.raw(",\"score\":")
-            writer.double(score)
+            writer.double(impression.score)
             writer.raw(",\"user_id\":")
-            writer.string(user)
+            writer.string(impression.user)
             writer.byte(UInt8(ascii: "}"))
             writer.byte(UInt8(ascii: "\n"))
-            samples.append(Sample(impressionMs: ts, json: writer.bytes))
+            samples.append(Sample(impressionMs: impression.timestampMs, json: writer.bytes))
         }
-        try store.run("DELETE FROM pending WHERE ts <= ?", [.int(limit)])
         return samples
     }
 
@@ -564,8 +523,8 @@ public final class FeedbackProcessor {
         }
         for (partition, bytes) in partitions {
             try GzipFile.write(
-                bytes,
-                to: "\(configuration.samplesDirectory)/\(partition)/part-\(part).jsonl.gz")
+                bytes, to: "\(configuration.samplesDirectory)/\(partition)/part-\(part).jsonl.gz",
+                level: Int32(configuration.samplesCompressionLevel))
         }
     }
 
@@ -672,17 +631,5 @@ public final class FeedbackProcessor {
     static func padded(_ value: Int64) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
-    }
-
-    /// Labels as stored with a pending impression: a JSON object with sorted keys.
-    static func encodeLabels(_ labels: [String: String]) -> String {
-        let writer = JSONWriter(capacity: 128)
-        writer.labels(labels)
-        return String(decoding: writer.bytes, as: UTF8.self)
-    }
-
-    static func decodeLabels(_ json: String) -> [String: String] {
-        if let labels = try? EventJSONReader.stringObject(json) { return labels }
-        return (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
     }
 }

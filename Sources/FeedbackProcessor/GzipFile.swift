@@ -9,10 +9,10 @@ import Foundation
 /// crash) never sees half a file, and writing the same path again replaces it whole.
 /// (Foundation has no gzip on Linux; zlib is the well-kept base.)
 enum GzipFile {
-    static func write(_ data: [UInt8], to path: String) throws {
+    static func write(_ data: [UInt8], to path: String, level: Int32) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let compressed = try compress(data)
+        let compressed = try compress(data, level: level)
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw ProcessorError.storage("cannot create \(temporary): errno \(errno)") }
@@ -39,9 +39,9 @@ enum GzipFile {
         }
     }
 
-    static func compress(_ data: [UInt8]) throws -> [UInt8] {
+    static func compress(_ data: [UInt8], level: Int32) throws -> [UInt8] {
         var stream = z_stream()
-        guard feedback_gzip_init(&stream, 6) == Z_OK else { throw ProcessorError.storage("zlib init failed") }
+        guard feedback_gzip_init(&stream, level) == Z_OK else { throw ProcessorError.storage("zlib init failed") }
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(data.count))) + 32)
         let status: Int32 = data.withUnsafeBufferPointer { input in
@@ -56,16 +56,5 @@ enum GzipFile {
         guard status == Z_STREAM_END else { throw ProcessorError.storage("zlib deflate failed: \(status)") }
         output.removeLast(output.count - Int(stream.total_out))
         return output
-    }
-}
-
-/// A processor failure, with what to do about it.
-public enum ProcessorError: Error, CustomStringConvertible {
-    case storage(String)
-
-    public var description: String {
-        switch self {
-        case .storage(let text): "processor storage: \(text)"
-        }
     }
 }

@@ -132,6 +132,35 @@ import Testing
         #expect(a == b)
     }
 
+    /// The join state lives in memory and in the store as segments: a processor restarted after every
+    /// record (so loading its state from the store each time) ends with the outputs of one that never stopped.
+    @Test func restartingAfterEveryRecordDoesNotChangeTheOutputs() throws {
+        let (whole, _, wholeSamples) = try run(batchSize: 1000, stream: stream())
+        let directory = temporaryPath("restarts")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        try log.append(stream().map { LogEntry(key: nil, payload: $0) })
+        var configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        configuration.batchSize = 1
+        var total = ProcessorStatistics()
+        var last: FeedbackProcessor?
+        for _ in 0..<20 {
+            let processor = try FeedbackProcessor(log: log, configuration: configuration)
+            total.add(try processor.processBatch())
+            last = processor
+        }
+        #expect(total.processed == 8 && total.duplicates == 1 && total.invalid == 1, "\(total)")
+        let restarted = try #require(last)
+        #expect(try whole.metrics(limit: 100) == restarted.metrics(limit: 100))
+        #expect(try whole.profile(user: "u1") == restarted.profile(user: "u1"))
+        let a = try samples(in: wholeSamples).map { NSDictionary(dictionary: $0) }
+        let b = try samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
+        #expect(a.count == 3 && a == b)
+        // i9's window is still open in the store's segments: a new processor closes it, once.
+        #expect(try FeedbackProcessor(log: log, configuration: configuration).closeAllWindows() == 1)
+        #expect(try FeedbackProcessor(log: log, configuration: configuration).closeAllWindows() == 0)
+    }
+
     @Test func aStoreWithAnOlderLayoutIsRefusedWithWhatToDo() throws {
         let directory = temporaryPath("old-store")
         let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
@@ -144,13 +173,77 @@ import Testing
             _ = try FeedbackProcessor(log: log, configuration: configuration)
             Issue.record("an older store was accepted")
         } catch {
-            #expect("\(error)".contains("has layout 0, this version uses 2: move it aside"), "\(error)")
+            #expect("\(error)".contains("has layout 0, this version uses 3: move it aside"), "\(error)")
         }
         // A fresh store, and one this version wrote, open.
         _ = try FeedbackProcessor(
             log: log, configuration: .init(storePath: directory + "-new.sqlite", samplesDirectory: directory))
         _ = try FeedbackProcessor(
             log: log, configuration: .init(storePath: directory + "-new.sqlite", samplesDirectory: directory))
+    }
+}
+
+extension ProcessorTests {
+    /// A store left by layout 2 (join state as rows, seen ids keyed by id) after the stream's first four
+    /// events is migrated in place: processing the rest gives the samples of a clean run, and the click sent
+    /// again is still a duplicate.
+    @Test func aLayout2StoreIsMigratedAndGivesTheSamplesOfACleanRun() throws {
+        let payloads = stream()
+        let (_, _, cleanSamples) = try run(batchSize: 1000, stream: payloads)
+        let directory = temporaryPath("layout2")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        try log.append(payloads.map { LogEntry(key: nil, payload: $0) })
+        let configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        let old = try SQLiteConnection(path: configuration.storePath)
+        let t0 = Self.t0
+        let minute = Self.minute
+        try old.execute(
+            """
+            PRAGMA user_version=2;
+            CREATE TABLE offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
+                newest_ms INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE seen (event_id TEXT PRIMARY KEY, ts INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE INDEX seen_ts ON seen(ts);
+            CREATE TABLE profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
+                PRIMARY KEY (user_id, type)) WITHOUT ROWID;
+            CREATE TABLE profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE profile_clicks (user_id TEXT, ts INTEGER, event_id TEXT, item_id TEXT,
+                PRIMARY KEY (user_id, ts, event_id)) WITHOUT ROWID;
+            CREATE TABLE profile_affinity (user_id TEXT, feature TEXT, score REAL NOT NULL,
+                updated_ms INTEGER NOT NULL, PRIMARY KEY (user_id, feature)) WITHOUT ROWID;
+            CREATE TABLE metrics (minute_ms INTEGER, scene TEXT, source TEXT, impressions INTEGER NOT NULL,
+                clicks INTEGER NOT NULL, conversions INTEGER NOT NULL, revenue REAL NOT NULL,
+                PRIMARY KEY (minute_ms, scene, source)) WITHOUT ROWID;
+            CREATE TABLE pending (ts INTEGER, event_id TEXT, request_id TEXT, user_id TEXT, device_id TEXT,
+                item_id TEXT, scene TEXT, position INTEGER, score REAL, labels TEXT, PRIMARY KEY (ts, event_id))
+                WITHOUT ROWID;
+            CREATE INDEX pending_request ON pending(request_id, item_id);
+            CREATE TABLE actions (request_id TEXT, item_id TEXT, event_id TEXT, type TEXT, user_id TEXT, ts INTEGER,
+                value REAL, PRIMARY KEY (request_id, item_id, event_id)) WITHOUT ROWID;
+            CREATE INDEX actions_user ON actions(user_id, item_id, ts);
+            CREATE INDEX actions_ts ON actions(ts);
+            INSERT INTO offsets VALUES (0, 4, \(t0 + 5 * minute));
+            INSERT INTO seen VALUES ('i1', \(t0)), ('i2', \(t0)), ('i3', \(t0 + 30_000)), ('c1', \(t0 + 5 * minute));
+            INSERT INTO pending VALUES
+                (\(t0), 'i1', 'r1', 'u1', 'd-u1', 'A', 'feed', 0, 0.5,
+                    '{"recall_source":"hot","recall_type":"hot"}'),
+                (\(t0), 'i2', 'r1', 'u1', 'd-u1', 'B', 'feed', 1, 0.5,
+                    '{"recall_source":"hot|ann","recall_type":"hot|ann"}'),
+                (\(t0 + 30_000), 'i3', 'r2', 'u2', 'd-u2', 'A', 'feed', 0, 0.5,
+                    '{"recall_source":"ann","recall_type":"ann"}');
+            INSERT INTO actions VALUES ('r1', 'B', 'c1', 'click', 'u1', \(t0 + 5 * minute), 0);
+            """)
+        let processor = try FeedbackProcessor(log: log, configuration: configuration)
+        let statistics = try processor.processAvailable()
+        #expect(statistics.duplicates == 1 && statistics.processed == 4 && statistics.invalid == 1, "\(statistics)")
+        let a = try samples(in: cleanSamples).map { NSDictionary(dictionary: $0) }
+        let b = try samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
+        #expect(a.count == 3 && a == b, "\(b)")
+        let layout = try SQLiteConnection(path: configuration.storePath)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == 3)
+        #expect(try layout.queryInt("SELECT count(*) FROM sqlite_master WHERE name IN ('pending', 'actions')", []) == 0)
     }
 }
 

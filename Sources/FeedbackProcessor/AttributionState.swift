@@ -1,0 +1,310 @@
+import FeedbackLog
+
+/// The impressions whose attribution window is still open and the clicks and conversions that may still
+/// join one: the processor's join state, held in memory and kept in its store as segments.
+///
+/// Every batch adds one segment of impressions and one of actions (a row each, written in the batch's
+/// transaction); closing windows and expiring actions shrink the segments they cut through, rewritten or
+/// deleted in the same transaction. A restart loads the segments back, so the state always matches the
+/// offsets committed with it.
+///
+/// Why in memory: as table rows, every impression and action cost two or three B-tree inserts and every
+/// sample two indexed look-ups, about half of the processor's time. Memory is bounded by the windows:
+/// the impressions of one attribution window and the actions of two (see README, "Processor state").
+///
+/// Not thread-safe: one processor drives it.
+final class AttributionState {
+    /// An impression waiting for its window to close. (Classes: held in a segment and an index, and moved
+    /// between arrays, at the cost of one reference count instead of one per string.)
+    final class Impression {
+        let eventID: String
+        let requestID: String
+        let user: String
+        let device: String
+        let item: String
+        let scene: String
+        let position: Int64
+        let score: Double
+        let labels: [String: String]
+        let timestampMs: Int64
+
+        init(
+            eventID: String, requestID: String, user: String, device: String, item: String, scene: String,
+            position: Int64, score: Double, labels: [String: String], timestampMs: Int64
+        ) {
+            self.eventID = eventID
+            self.requestID = requestID
+            self.user = user
+            self.device = device
+            self.item = item
+            self.scene = scene
+            self.position = position
+            self.score = score
+            self.labels = labels
+            self.timestampMs = timestampMs
+        }
+    }
+
+    /// A click or conversion that an impression may still join.
+    final class Action {
+        let eventID: String
+        let type: String
+        let requestID: String
+        let user: String
+        let item: String
+        let timestampMs: Int64
+        let value: Double
+
+        init(
+            eventID: String, type: String, requestID: String, user: String, item: String, timestampMs: Int64,
+            value: Double
+        ) {
+            self.eventID = eventID
+            self.type = type
+            self.requestID = requestID
+            self.user = user
+            self.item = item
+            self.timestampMs = timestampMs
+            self.value = value
+        }
+    }
+
+    struct PairKey: Hashable {
+        var first: String
+        var second: String
+    }
+
+    /// What one batch's segment still holds. A segment is written once, by its batch; later batches only
+    /// raise its `bound` (the store's copy of its members is filtered by it when loaded) and delete it once
+    /// empty, so closing windows never rewrites old segments.
+    private struct Segment<Element> {
+        var items: [Element] = []
+        var oldestMs = Int64.max
+        /// Impressions: those at or before it are closed. Actions: those before it have expired.
+        var bound = Int64.min
+    }
+
+    private enum Kind: Int64 {
+        case impressions = 0
+        case actions = 1
+    }
+
+    private static let layout: UInt8 = 1
+
+    private var impressionSegments: [Int64: Segment<Impression>] = [:]
+    private var actionSegments: [Int64: Segment<Action>] = [:]
+    /// Segments whose bound changed this batch (the current batch's is written whole).
+    private var changedImpressions = Set<Int64>()
+    private var changedActions = Set<Int64>()
+    private var current: Int64 = 0
+    private var openImpressions: [PairKey: [Impression]] = [:]  // by request id + item
+    private var actionsByRequest: [PairKey: [Action]] = [:]  // request id + item (actions with a request id)
+    private var actionsByUser: [PairKey: [Action]] = [:]  // user + item (actions without one)
+
+    /// Impressions waiting for their window.
+    private(set) var impressionCount = 0
+    /// Actions held for joining.
+    private(set) var actionCount = 0
+
+    /// The state as the store holds it.
+    init(store: SQLiteConnection) throws(LocalLogError) {
+        for row in try store.query("SELECT id, bound, data FROM attribution_segments", []) {
+            guard case .int(let id) = row[0], case .int(let bound) = row[1], case .blob(let data) = row[2] else {
+                continue
+            }
+            var reader = try SegmentReader(data, origin: store.path, version: Self.layout)
+            let segment = id >> 1
+            if id & 1 == Kind.impressions.rawValue {
+                impressionSegments[segment] = Segment(bound: bound)
+                while !reader.isAtEnd {
+                    let impression = Impression(
+                        eventID: try reader.string(), requestID: try reader.string(), user: try reader.string(),
+                        device: try reader.string(), item: try reader.string(), scene: try reader.string(),
+                        position: try reader.int(), score: try reader.double(), labels: try reader.labels(),
+                        timestampMs: try reader.int())
+                    if impression.timestampMs > bound { add(impression, to: segment) }
+                }
+            } else {
+                actionSegments[segment] = Segment(bound: bound)
+                while !reader.isAtEnd {
+                    let action = Action(
+                        eventID: try reader.string(), type: try reader.string(), requestID: try reader.string(),
+                        user: try reader.string(), item: try reader.string(), timestampMs: try reader.int(),
+                        value: try reader.double())
+                    if action.timestampMs >= bound { add(action, to: segment) }
+                }
+            }
+        }
+        // Nothing left in it (it cannot happen by itself: such a segment is deleted): deleted at the next batch.
+        changedImpressions = Set(impressionSegments.filter { $0.value.items.isEmpty }.keys)
+        changedActions = Set(actionSegments.filter { $0.value.items.isEmpty }.keys)
+    }
+
+    /// Starts a batch: what it adds goes to segment `id` (a number no other batch uses).
+    func begin(segment id: Int64) {
+        current = id
+        impressionSegments[id] = Segment()
+        actionSegments[id] = Segment()
+    }
+
+    func add(_ impression: Impression) { add(impression, to: current) }
+
+    func add(_ action: Action) { add(action, to: current) }
+
+    private func add(_ impression: Impression, to segment: Int64) {
+        impressionSegments[segment]!.items.append(impression)
+        impressionSegments[segment]!.oldestMs = min(impressionSegments[segment]!.oldestMs, impression.timestampMs)
+        openImpressions[PairKey(first: impression.requestID, second: impression.item), default: []].append(impression)
+        impressionCount += 1
+    }
+
+    private func add(_ action: Action, to segment: Int64) {
+        actionSegments[segment]!.items.append(action)
+        actionSegments[segment]!.oldestMs = min(actionSegments[segment]!.oldestMs, action.timestampMs)
+        if action.requestID.isEmpty {
+            actionsByUser[PairKey(first: action.user, second: action.item), default: []].append(action)
+        } else {
+            actionsByRequest[PairKey(first: action.requestID, second: action.item), default: []].append(action)
+        }
+        actionCount += 1
+    }
+
+    /// The labels of the open impression of `request` + `item` shown after `afterMs` (the earliest, by
+    /// time then id), if any.
+    func labels(request: String, item: String, after afterMs: Int64) -> [String: String]? {
+        guard let candidates = openImpressions[PairKey(first: request, second: item)] else { return nil }
+        var best: Impression?
+        for impression in candidates where impression.timestampMs > afterMs {
+            if let chosen = best,
+                (chosen.timestampMs, chosen.eventID) <= (impression.timestampMs, impression.eventID)
+            {
+                continue
+            }
+            best = impression
+        }
+        return best?.labels
+    }
+
+    /// Removes and returns the impressions shown at or before `limitMs`, ordered by time then id.
+    func close(through limitMs: Int64) -> [Impression] {
+        var closed: [Impression] = []
+        for id in Array(impressionSegments.keys) where impressionSegments[id]!.oldestMs <= limitMs {
+            var segment = impressionSegments[id]!
+            var kept: [Impression] = []
+            for impression in segment.items {
+                if impression.timestampMs <= limitMs { closed.append(impression) } else { kept.append(impression) }
+            }
+            segment.items = kept
+            segment.oldestMs = kept.lazy.map(\.timestampMs).min() ?? Int64.max
+            segment.bound = max(segment.bound, limitMs)
+            impressionSegments[id] = segment
+            changedImpressions.insert(id)
+        }
+        for impression in closed {
+            let key = PairKey(first: impression.requestID, second: impression.item)
+            openImpressions[key]?.removeAll { $0 === impression }
+            if openImpressions[key]?.isEmpty == true { openImpressions[key] = nil }
+        }
+        impressionCount -= closed.count
+        closed.sort { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
+        return closed
+    }
+
+    /// The actions that join `impression` within `windowMs` after it: first those on its request id + item
+    /// (by id), then those without a request id on its user + item (by time, then id).
+    func actions(joining impression: Impression, windowMs: Int64) -> [Action] {
+        let end = impression.timestampMs + windowMs
+        var joined: [Action] = []
+        if !impression.requestID.isEmpty,
+            let byRequest = actionsByRequest[PairKey(first: impression.requestID, second: impression.item)]
+        {
+            joined = byRequest.filter { $0.timestampMs <= end }.sorted { $0.eventID < $1.eventID }
+        }
+        if let byUser = actionsByUser[PairKey(first: impression.user, second: impression.item)] {
+            joined += byUser.filter { $0.timestampMs >= impression.timestampMs && $0.timestampMs <= end }
+                .sorted { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
+        }
+        return joined
+    }
+
+    /// Forgets actions older than `cutoffMs`.
+    func expireActions(before cutoffMs: Int64) {
+        var expired: [Action] = []
+        for id in Array(actionSegments.keys) where actionSegments[id]!.oldestMs < cutoffMs {
+            var segment = actionSegments[id]!
+            var kept: [Action] = []
+            for action in segment.items {
+                if action.timestampMs < cutoffMs { expired.append(action) } else { kept.append(action) }
+            }
+            segment.items = kept
+            segment.oldestMs = kept.lazy.map(\.timestampMs).min() ?? Int64.max
+            segment.bound = max(segment.bound, cutoffMs)
+            actionSegments[id] = segment
+            changedActions.insert(id)
+        }
+        for action in expired {
+            if action.requestID.isEmpty {
+                let key = PairKey(first: action.user, second: action.item)
+                actionsByUser[key]?.removeAll { $0 === action }
+                if actionsByUser[key]?.isEmpty == true { actionsByUser[key] = nil }
+            } else {
+                let key = PairKey(first: action.requestID, second: action.item)
+                actionsByRequest[key]?.removeAll { $0 === action }
+                if actionsByRequest[key]?.isEmpty == true { actionsByRequest[key] = nil }
+            }
+        }
+        actionCount -= expired.count
+    }
+
+    /// Writes what this batch changed (in the caller's transaction): the batch's own segments whole, the
+    /// bounds of older ones, and deletes those left empty.
+    func persist(to store: SQLiteConnection) throws(LocalLogError) {
+        try save(&impressionSegments, kind: .impressions, changed: changedImpressions, store: store) {
+            writer, impression in
+            writer.string(impression.eventID)
+            writer.string(impression.requestID)
+            writer.string(impression.user)
+            writer.string(impression.device)
+            writer.string(impression.item)
+            writer.string(impression.scene)
+            writer.int(impression.position)
+            writer.double(impression.score)
+            writer.labels(impression.labels)
+            writer.int(impression.timestampMs)
+        }
+        try save(&actionSegments, kind: .actions, changed: changedActions, store: store) { writer, action in
+            writer.string(action.eventID)
+            writer.string(action.type)
+            writer.string(action.requestID)
+            writer.string(action.user)
+            writer.string(action.item)
+            writer.int(action.timestampMs)
+            writer.double(action.value)
+        }
+        changedImpressions.removeAll()
+        changedActions.removeAll()
+    }
+
+    private func save<Element>(
+        _ segments: inout [Int64: Segment<Element>], kind: Kind, changed: Set<Int64>, store: SQLiteConnection,
+        encode: (inout SegmentWriter, Element) -> Void
+    ) throws(LocalLogError) {
+        for id in changed.union([current]) {
+            guard let segment = segments[id] else { continue }
+            let row = id << 1 | kind.rawValue
+            if segment.items.isEmpty {
+                segments[id] = nil
+                if id != current { try store.run("DELETE FROM attribution_segments WHERE id = ?", [.int(row)]) }
+            } else if id == current {
+                var writer = SegmentWriter(version: Self.layout, capacity: segment.items.count * 128)
+                for item in segment.items { encode(&writer, item) }
+                try store.run(
+                    "INSERT INTO attribution_segments (id, bound, data) VALUES (?, ?, ?)",
+                    [.int(row), .int(segment.bound), .blob(writer.bytes)])
+            } else {
+                try store.run(
+                    "UPDATE attribution_segments SET bound = ? WHERE id = ?", [.int(segment.bound), .int(row)])
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import FeedbackLog
+import Foundation
+
+extension FeedbackProcessor {
+    /// The layout of the store's tables (SQLite's `user_version`). Layout 2 is migrated in place; older ones
+    /// are refused with what to do.
+    static let schemaVersion: Int64 = 3
+
+    /// Creates the tables of a new store, migrates a layout-2 store, refuses anything else.
+    static func prepareLayout(of store: SQLiteConnection) throws {
+        let hasTables = try store.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'offsets'", []) ?? 0 > 0
+        let version = try store.queryInt("PRAGMA user_version", []) ?? 0
+        if hasTables && version == 2 {
+            try store.transaction { () throws(LocalLogError) in try migrateFromLayout2(store) }
+            return
+        }
+        if hasTables && version != schemaVersion {
+            throw ProcessorError.storage(
+                """
+                the store \(store.path) has layout \(version), this version uses \(schemaVersion): move it \
+                aside and process again (with Kafka, under a new consumer group)
+                """)
+        }
+        // Tables without rowids, keyed as they are read: one B-tree per table (every B-tree is paid on every
+        // insert). Seen ids are keyed by time first, so that inserts land at the right edge and old ids leave
+        // by range. The attribution join state lives in memory and is kept here as segments
+        // (`AttributionState`).
+        try store.execute(
+            """
+            PRAGMA user_version=\(schemaVersion);
+            CREATE TABLE IF NOT EXISTS offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
+                newest_ms INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS seen (ts INTEGER, event_id TEXT, PRIMARY KEY (ts, event_id)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
+                PRIMARY KEY (user_id, type)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL)
+                WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS profile_clicks (user_id TEXT, ts INTEGER, event_id TEXT, item_id TEXT,
+                PRIMARY KEY (user_id, ts, event_id)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS profile_affinity (user_id TEXT, feature TEXT, score REAL NOT NULL,
+                updated_ms INTEGER NOT NULL, PRIMARY KEY (user_id, feature)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS metrics (minute_ms INTEGER, scene TEXT, source TEXT,
+                impressions INTEGER NOT NULL, clicks INTEGER NOT NULL, conversions INTEGER NOT NULL,
+                revenue REAL NOT NULL, PRIMARY KEY (minute_ms, scene, source)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL,
+                data BLOB NOT NULL);
+            """)
+    }
+
+    /// Layout 2 kept seen ids keyed by id and the join state as rows (`pending`, `actions`): the ids are
+    /// re-keyed by time, the rows become one segment each of impressions and actions (segment 0, which no
+    /// batch uses). Profiles, metrics, offsets and counters keep their tables.
+    private static func migrateFromLayout2(_ store: SQLiteConnection) throws(LocalLogError) {
+        try store.execute(
+            """
+            CREATE TABLE seen_by_time (ts INTEGER, event_id TEXT, PRIMARY KEY (ts, event_id)) WITHOUT ROWID;
+            INSERT OR IGNORE INTO seen_by_time (ts, event_id) SELECT ts, event_id FROM seen;
+            DROP TABLE seen;
+            ALTER TABLE seen_by_time RENAME TO seen;
+            CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL);
+            """)
+        let state = try AttributionState(store: store)
+        state.begin(segment: 0)
+        for row in try store.query(
+            "SELECT event_id, request_id, user_id, device_id, item_id, scene, position, score, labels, ts FROM pending",
+            [])
+        {
+            guard case .text(let eventID) = row[0], case .text(let requestID) = row[1], case .text(let user) = row[2],
+                case .text(let device) = row[3], case .text(let item) = row[4], case .text(let scene) = row[5],
+                case .int(let position) = row[6], case .text(let labels) = row[8], case .int(let time) = row[9]
+            else { continue }
+            let score: Double = if case .double(let value) = row[7] { value } else { 0 }
+            state.add(
+                AttributionState.Impression(
+                    eventID: eventID, requestID: requestID, user: user, device: device, item: item, scene: scene,
+                    position: position, score: score, labels: decodeLabels(labels), timestampMs: time))
+        }
+        for row in try store.query("SELECT event_id, type, request_id, user_id, item_id, ts, value FROM actions", []) {
+            guard case .text(let eventID) = row[0], case .text(let type) = row[1], case .text(let requestID) = row[2],
+                case .text(let user) = row[3], case .text(let item) = row[4], case .int(let time) = row[5]
+            else { continue }
+            let value: Double =
+                switch row[6] {
+                case .double(let value): value
+                case .int(let value): Double(value)
+                default: 0
+                }
+            state.add(
+                AttributionState.Action(
+                    eventID: eventID, type: type, requestID: requestID, user: user, item: item, timestampMs: time,
+                    value: value))
+        }
+        try state.persist(to: store)
+        try store.execute(
+            """
+            DROP TABLE pending;
+            DROP TABLE actions;
+            PRAGMA user_version=\(schemaVersion);
+            """)
+    }
+
+    /// Labels as layout 2 stored them: a JSON object of strings.
+    private static func decodeLabels(_ json: String) -> [String: String] {
+        if let labels = try? EventJSONReader.stringObject(json) { return labels }
+        return (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String]) ?? [:]
+    }
+}
