@@ -104,7 +104,16 @@ public final class FeedbackProcessor {
         let records = try source.poll(max: configuration.batchSize, timeout: timeout)
         statistics.offset = offset
         guard !records.isEmpty else { return statistics }
-        try processInTransaction(records, &statistics)
+        do {
+            try processInTransaction(records, &statistics)
+        } catch {
+            // Nothing of the batch was kept: read it again next time, or it would be skipped.
+            do { try source.rewind() } catch {
+                throw ProcessorError.storage(
+                    "a batch failed and its records cannot be read again (\(error)): restart the processor")
+            }
+            throw error
+        }
         try source.commit(records)
         statistics.offset = offset
         return statistics

@@ -26,6 +26,8 @@ public protocol FeedbackSource: AnyObject {
     func poll(max: Int, timeout: Duration) throws -> [SourceRecord]
     /// The outputs of `records` are durable: the source may forget them (commit its own offsets).
     func commit(_ records: [SourceRecord]) throws
+    /// The batch of the last `poll` failed (nothing of it was kept): the next `poll` returns its records again.
+    func rewind() throws
     /// The partitions this source reads now (a consumer's assignment). Event-time windows close only once
     /// every one of them has passed (an assigned partition not read yet holds the watermark back).
     var assignment: [Int32] { get }
@@ -35,6 +37,7 @@ public protocol FeedbackSource: AnyObject {
 public final class LocalLogSource: FeedbackSource {
     public let log: LocalLog
     private var position: Int64 = 0
+    private var polledFrom: Int64 = 0
 
     public init(log: LocalLog) { self.log = log }
 
@@ -44,11 +47,14 @@ public final class LocalLogSource: FeedbackSource {
 
     public func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
         let records = try log.read(after: position, limit: max)
+        polledFrom = position
         if let last = records.last { position = last.offset }
         return records.map { SourceRecord(partition: 0, offset: $0.offset, payload: $0.payload) }
     }
 
     public func commit(_ records: [SourceRecord]) throws {}
+
+    public func rewind() throws { position = polledFrom }
 
     public var assignment: [Int32] { [0] }
 }
@@ -88,6 +94,13 @@ public final class KafkaSource: FeedbackSource {
 
     public func commit(_ records: [SourceRecord]) throws {
         try consumer.commit(polled)
+        polled.removeAll()
+    }
+
+    public func rewind() throws {
+        var first: [Int32: Int64] = [:]
+        for message in polled { first[message.partition] = min(first[message.partition] ?? .max, message.offset) }
+        try consumer.seek(topic: topic, to: first)
         polled.removeAll()
     }
 

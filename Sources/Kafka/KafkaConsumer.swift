@@ -107,6 +107,27 @@ public final class KafkaConsumer: @unchecked Sendable {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, message: "offset commit failed") }
     }
 
+    /// Moves each partition's fetch position to the offset given for it (messages already fetched past it are
+    /// dropped): the next `poll` returns that partition's messages from there.
+    public func seek(topic: String, to offsets: [Int32: Int64], timeout: Duration = .seconds(10)) throws(KafkaError) {
+        guard !offsets.isEmpty, !closed.load(ordering: .acquiring) else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for (partition, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = offset
+        }
+        if let error = rd_kafka_seek_partitions(handle, list, Int32(KafkaProducer.milliseconds(timeout))) {
+            let code = rd_kafka_error_code(error)
+            let message = String(cString: rd_kafka_error_string(error))
+            rd_kafka_error_destroy(error)
+            throw KafkaError(code, message: "seek on \(topic) failed: \(message)")
+        }
+        for index in 0..<Int(list!.pointee.cnt) where list!.pointee.elems[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let element = list!.pointee.elems[index]
+            throw KafkaError(element.err, message: "seek on \(topic) partition \(element.partition) failed")
+        }
+    }
+
     /// The partitions currently assigned to this member.
     public var assignment: [Int32] {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?

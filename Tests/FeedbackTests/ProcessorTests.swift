@@ -161,6 +161,38 @@ import Testing
         #expect(try FeedbackProcessor(log: log, configuration: configuration).closeAllWindows() == 0)
     }
 
+    /// A sink that fails its second write (a unit-test stand-in for a Redis outage).
+    final class FailingOnceSink: ProfileSink {
+        var writes = 0
+        func write(_ profiles: [UserProfile]) throws {
+            writes += 1
+            if writes == 2 { throw ProcessorError.storage("the sink is down") }
+        }
+    }
+
+    /// A batch that fails (its transaction rolled back) is read again by the same processor: retrying
+    /// skips nothing and counts nothing twice.
+    @Test func aFailedBatchIsReadAgainByTheSameProcessor() throws {
+        let (whole, _, wholeSamples) = try run(batchSize: 1000, stream: stream())
+        let directory = temporaryPath("failed-batch")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        try log.append(stream().map { LogEntry(key: nil, payload: $0) })
+        var configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        configuration.batchSize = 2
+        let processor = try FeedbackProcessor(log: log, configuration: configuration, profileSinks: [FailingOnceSink()])
+        var total = try processor.processBatch()
+        #expect(throws: (any Error).self) { try processor.processBatch() }
+        total.add(try processor.processAvailable())
+        #expect(total.processed == 8 && total.duplicates == 1 && total.invalid == 1, "\(total)")
+        #expect(try whole.metrics(limit: 100) == processor.metrics(limit: 100))
+        #expect(try whole.profile(user: "u1") == processor.profile(user: "u1"))
+        #expect(try whole.profile(user: "u2") == processor.profile(user: "u2"))
+        let a = try samples(in: wholeSamples).map { NSDictionary(dictionary: $0) }
+        let b = try samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
+        #expect(a.count == 3 && a == b)
+    }
+
     @Test func aStoreWithAnOlderLayoutIsRefusedWithWhatToDo() throws {
         let directory = temporaryPath("old-store")
         let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))

@@ -94,6 +94,17 @@ import Testing
             && a.affinity.allSatisfy { abs($0.value - b.affinity[$0.key]!) < 1e-9 }
     }
 
+    /// A profile sink whose third write fails, as Redis going away would: that batch is rolled back.
+    final class FailingThirdWriteSink: ProfileSink {
+        var writes = 0
+        func write(_ profiles: [UserProfile]) throws {
+            writes += 1
+            if writes == 3 { throw ProcessorError.storage("the sink is down") }
+        }
+    }
+
+    /// Also: one batch fails on the way (a sink error) and the same processor goes on; the consumer is
+    /// moved back, so the failed batch's records are read again, not skipped.
     @Test func brokerToProcessorGivesExactlyTheReferenceOutputs() async throws {
         let events = Self.stream()
         let broker = try TestBroker.get()
@@ -102,18 +113,23 @@ import Testing
         let directory = temporaryDirectory()
         let processor = try FeedbackProcessor(
             source: kafkaSource(broker, topic: topic, group: "group-\(UUID().uuidString.prefix(6))"),
-            configuration: configuration(directory))
+            configuration: configuration(directory), profileSinks: [FailingThirdWriteSink()])
         var processed = 0
         var emitted = 0
         var files: [String] = []
+        var failures = 0
         let deadline = ContinuousClock.now + .seconds(60)
         while processed < events.count, ContinuousClock.now < deadline {
-            let batch = try processor.processBatch(timeout: .milliseconds(500))
+            let batch: ProcessorStatistics
+            do { batch = try processor.processBatch(timeout: .milliseconds(500)) } catch {
+                failures += 1
+                continue
+            }
             processed += batch.processed
             emitted += batch.samples
             files.append("\(batch.processed)/\(batch.duplicates)/\(batch.samples)")
         }
-        #expect(processed == events.count)
+        #expect(processed == events.count && failures == 1)
         emitted += try processor.closeAllWindows()
         #expect(emitted == 2_500, "batches (processed/duplicates/samples): \(files)")
         let expected = try reference(events)
