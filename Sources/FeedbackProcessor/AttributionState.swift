@@ -101,6 +101,11 @@ final class AttributionState {
     private var actionsByRequest: [PairKey: [Action]] = [:]  // request id + item (actions with a request id)
     private var actionsByUser: [PairKey: [Action]] = [:]  // user + item (actions without one)
 
+    /// Label sets seen recently, so that impressions with equal labels share one dictionary (most carry one
+    /// of a few recall sources: ~200 bytes saved per impression). Bounded; cleared when full.
+    private var labelSets = Set<[String: String]>()
+    private static let labelSetLimit = 4096
+
     /// Impressions waiting for their window.
     private(set) var impressionCount = 0
     /// Actions held for joining.
@@ -120,7 +125,7 @@ final class AttributionState {
                     let impression = Impression(
                         eventID: try reader.string(), requestID: try reader.string(), user: try reader.string(),
                         device: try reader.string(), item: try reader.string(), scene: try reader.string(),
-                        position: try reader.int(), score: try reader.double(), labels: try reader.labels(),
+                        position: try reader.int(), score: try reader.double(), labels: shared(try reader.labels()),
                         timestampMs: try reader.int())
                     if impression.timestampMs > bound { add(impression, to: segment) }
                 }
@@ -148,6 +153,15 @@ final class AttributionState {
     }
 
     func add(_ impression: Impression) { add(impression, to: current) }
+
+    /// `labels`, or an equal dictionary already held (one storage for many impressions).
+    func shared(_ labels: [String: String]) -> [String: String] {
+        if labels.isEmpty { return [:] }
+        if let index = labelSets.firstIndex(of: labels) { return labelSets[index] }
+        if labelSets.count >= Self.labelSetLimit { labelSets.removeAll(keepingCapacity: true) }
+        labelSets.insert(labels)
+        return labels
+    }
 
     func add(_ action: Action) { add(action, to: current) }
 

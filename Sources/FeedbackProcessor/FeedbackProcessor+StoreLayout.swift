@@ -74,7 +74,7 @@ extension FeedbackProcessor {
             state.add(
                 AttributionState.Impression(
                     eventID: eventID, requestID: requestID, user: user, device: device, item: item, scene: scene,
-                    position: position, score: score, labels: decodeLabels(labels), timestampMs: time))
+                    position: position, score: score, labels: state.shared(decodeLabels(labels)), timestampMs: time))
         }
         for row in try store.query("SELECT event_id, type, request_id, user_id, item_id, ts, value FROM actions", []) {
             guard case .text(let eventID) = row[0], case .text(let type) = row[1], case .text(let requestID) = row[2],

@@ -354,7 +354,7 @@ public final class FeedbackProcessor {
                 AttributionState.Impression(
                     eventID: event.eventID, requestID: event.requestID, user: user, device: event.deviceID,
                     item: event.itemID, scene: event.scene, position: Int64(event.position), score: event.score,
-                    labels: event.labels, timestampMs: event.timestampMs))
+                    labels: state.shared(event.labels), timestampMs: event.timestampMs))
         case "click", "conversion":
             state.add(
                 AttributionState.Action(
