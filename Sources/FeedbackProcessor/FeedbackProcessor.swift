@@ -108,7 +108,7 @@ public final class FeedbackProcessor {
             try processInTransaction(records, &statistics)
         } catch {
             // Nothing of the batch was kept: read it again next time, or it would be skipped.
-            do { try source.rewind() } catch {
+            do { try source.rewind(records) } catch {
                 throw ProcessorError.storage(
                     "a batch failed and its records cannot be read again (\(error)): restart the processor")
             }

@@ -26,8 +26,9 @@ public protocol FeedbackSource: AnyObject {
     func poll(max: Int, timeout: Duration) throws -> [SourceRecord]
     /// The outputs of `records` are durable: the source may forget them (commit its own offsets).
     func commit(_ records: [SourceRecord]) throws
-    /// The batch of the last `poll` failed (nothing of it was kept): the next `poll` returns its records again.
-    func rewind() throws
+    /// `records` (a failed batch and anything polled after it) were not kept: the next `poll` returns them
+    /// again (each partition goes back to its first record among them).
+    func rewind(_ records: [SourceRecord]) throws
     /// The partitions this source reads now (a consumer's assignment). Event-time windows close only once
     /// every one of them has passed (an assigned partition not read yet holds the watermark back).
     var assignment: [Int32] { get }
@@ -37,7 +38,6 @@ public protocol FeedbackSource: AnyObject {
 public final class LocalLogSource: FeedbackSource {
     public let log: LocalLog
     private var position: Int64 = 0
-    private var polledFrom: Int64 = 0
 
     public init(log: LocalLog) { self.log = log }
 
@@ -47,14 +47,15 @@ public final class LocalLogSource: FeedbackSource {
 
     public func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
         let records = try log.read(after: position, limit: max)
-        polledFrom = position
         if let last = records.last { position = last.offset }
         return records.map { SourceRecord(partition: 0, offset: $0.offset, payload: $0.payload) }
     }
 
     public func commit(_ records: [SourceRecord]) throws {}
 
-    public func rewind() throws { position = polledFrom }
+    public func rewind(_ records: [SourceRecord]) throws {
+        if let first = records.lazy.map(\.offset).min() { position = min(position, first - 1) }
+    }
 
     public var assignment: [Int32] { [0] }
 }
@@ -71,7 +72,6 @@ public final class LocalLogSource: FeedbackSource {
 public final class KafkaSource: FeedbackSource {
     public let consumer: KafkaConsumer
     public let topic: String
-    private var polled: [KafkaConsumer.Message] = []
 
     public init(
         brokers: [String], topic: String, group: String, properties: [String: String] = [:],
@@ -88,20 +88,21 @@ public final class KafkaSource: FeedbackSource {
     public func start(after applied: [Int32: Int64]) throws {}
 
     public func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
-        polled = consumer.poll(max: max, timeout: timeout)
-        return polled.map { SourceRecord(partition: $0.partition, offset: $0.offset, payload: $0.payload) }
+        consumer.poll(max: max, timeout: timeout).map {
+            SourceRecord(partition: $0.partition, offset: $0.offset, payload: $0.payload)
+        }
     }
 
     public func commit(_ records: [SourceRecord]) throws {
-        try consumer.commit(polled)
-        polled.removeAll()
+        var next: [Int32: Int64] = [:]
+        for record in records { next[record.partition] = max(next[record.partition] ?? 0, record.offset + 1) }
+        try consumer.commit(topic: topic, offsets: next)
     }
 
-    public func rewind() throws {
+    public func rewind(_ records: [SourceRecord]) throws {
         var first: [Int32: Int64] = [:]
-        for message in polled { first[message.partition] = min(first[message.partition] ?? .max, message.offset) }
+        for record in records { first[record.partition] = min(first[record.partition] ?? .max, record.offset) }
         try consumer.seek(topic: topic, to: first)
-        polled.removeAll()
     }
 
     public var assignment: [Int32] { consumer.assignment }

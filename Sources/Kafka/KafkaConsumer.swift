@@ -90,18 +90,21 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Commits, per partition, the offset after the highest message given (synchronously).
     public func commit(_ messages: [Message]) throws(KafkaError) {
-        guard !messages.isEmpty, !closed.load(ordering: .acquiring) else { return }
         var next: [String: [Int32: Int64]] = [:]
         for message in messages {
             next[message.topic, default: [:]][message.partition] = max(
                 next[message.topic]?[message.partition] ?? 0, message.offset + 1)
         }
-        let list = rd_kafka_topic_partition_list_new(Int32(messages.count))
+        for (topic, offsets) in next { try commit(topic: topic, offsets: offsets) }
+    }
+
+    /// Commits these offsets of `topic` (per partition: the next offset to read) synchronously.
+    public func commit(topic: String, offsets: [Int32: Int64]) throws(KafkaError) {
+        guard !offsets.isEmpty, !closed.load(ordering: .acquiring) else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for (topic, partitions) in next {
-            for (partition, offset) in partitions {
-                rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = offset
-            }
+        for (partition, offset) in offsets {
+            rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = offset
         }
         let err = rd_kafka_commit(handle, list, 0)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, message: "offset commit failed") }
