@@ -6,11 +6,17 @@ public struct BenchReport: Codable, Sendable {
         /// kcat's events per second producing the same pre-encoded events with the same settings.
         public var kcat: Double
         public var ratio: Double
+        /// CPU time (user + system, all threads) per event: ours, and kcat's. On a machine the broker shares,
+        /// wall-clock rates move with its load; CPU per event is the steadier figure to compare builds by.
+        public var oursCpuUs: Double?
+        public var kcatCpuUs: Double?
 
-        public init(ours: Double, kcat: Double, ratio: Double) {
+        public init(ours: Double, kcat: Double, ratio: Double, oursCpuUs: Double? = nil, kcatCpuUs: Double? = nil) {
             self.ours = ours
             self.kcat = kcat
             self.ratio = ratio
+            self.oursCpuUs = oursCpuUs
+            self.kcatCpuUs = kcatCpuUs
         }
     }
 

@@ -58,15 +58,19 @@ struct BenchCommand: AsyncParsableCommand {
                 // broker already holding the other side's million events is slower to append to.
                 let kcatBroker = try LocalBroker(tansu: tansu)
                 try kcatBroker.createTopic("kcat")
-                let kcatRate = try benchmark.runKcat(
+                let kcatRun = try benchmark.runKcat(
                     setting, kcat: kcat, input: input, broker: kcatBroker.address, topic: "kcat")
                 kcatBroker.stop()
                 let oursBroker = try LocalBroker(tansu: tansu)
                 try oursBroker.createTopic("ours")
                 let ours = try await benchmark.runOurs(setting, broker: oursBroker.address, topic: "ours")
                 oursBroker.stop()
-                report.throughput[setting.name] = .init(ours: ours, kcat: kcatRate, ratio: ours / kcatRate)
-                progress("throughput \(setting.name): ours \(Int(ours))/s, kcat \(Int(kcatRate))/s")
+                report.throughput[setting.name] = .init(
+                    ours: ours.rate, kcat: kcatRun.rate, ratio: ours.rate / kcatRun.rate,
+                    oursCpuUs: ours.cpuMicroseconds, kcatCpuUs: kcatRun.cpuMicroseconds)
+                progress(
+                    "throughput \(setting.name): ours \(Int(ours.rate))/s (\(f2(ours.cpuMicroseconds)) µs CPU/event), "
+                        + "kcat \(Int(kcatRun.rate))/s (\(f2(kcatRun.cpuMicroseconds)) µs CPU/event)")
             }
         }
         if selected.contains("hook") {
@@ -122,6 +126,8 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
+    private func f2(_ value: Double) -> String { String(format: "%.2f", value) }
+
     private func progress(_ text: String) {
         FileHandle.standardError.write(Data("bench: \(text)\n".utf8))
     }
@@ -138,6 +144,11 @@ enum BenchTable {
             lines.append(
                 pad("throughput \(name)", 27) + pad("\(f(row.ours))/s", 16) + pad("\(f(row.kcat))/s", 16)
                     + pad(f(row.ratio, 2), 8) + (row.ratio >= 1 ? "≥ 1.0 ok" : "≥ 1.0 MISSED"))
+            if let ours = row.oursCpuUs, let kcat = row.kcatCpuUs {
+                lines.append(
+                    pad("  CPU per event", 27) + pad("\(f(ours, 2)) µs", 16) + pad("\(f(kcat, 2)) µs", 16)
+                        + pad(f(kcat / ours, 2), 8))
+            }
         }
         if let hook = report.hook {
             lines.append(
