@@ -5,6 +5,8 @@
 
 /// RD_KAFKA_PARTITION_UA: let the partitioner choose (by key).
 static const int32_t feedback_partition_unassigned = RD_KAFKA_PARTITION_UA;
+/// The events the producer serves from its main queue: delivery report batches and errors.
+static const int feedback_producer_events = RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR;
 /// RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT
 static const int feedback_purge_all = RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT;
 

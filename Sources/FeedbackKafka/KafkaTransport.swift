@@ -53,7 +53,7 @@ public final class KafkaTransport: DurableTransport {
         do {
             producer = try KafkaProducer(
                 topic: configuration.topic, properties: properties, logger: logger,
-                onDelivery: { report in state.delivered(report) },
+                onDeliveries: { reports in state.delivered(reports) },
                 onError: { error in state.clientError(error) })
         } catch {
             throw .invalidConfiguration(error.message)
@@ -196,17 +196,27 @@ final class TransportState: Sendable {
         self.log = log
     }
 
-    func delivered(_ report: DeliveryReport) {
-        if report.token & KafkaTransport.replayBit != 0 {
-            replayerReference.load()?.delivered(report)
-            return
+    /// A batch of delivery reports: the collector's acknowledged events are counted in one go (one counter
+    /// update and one clock reading for the batch); replays and failures are handled one by one.
+    func delivered(_ reports: [DeliveryReport]) {
+        var acknowledged: [UInt] = []
+        acknowledged.reserveCapacity(reports.count)
+        for report in reports {
+            if report.token & KafkaTransport.replayBit != 0 {
+                replayerReference.load()?.delivered(report)
+            } else if report.error == nil {
+                acknowledged.append(report.token)
+            } else {
+                failed(report)
+            }
         }
-        guard let tracker else { return }
-        guard let error = report.error else {
-            if brokersDown.load(ordering: .relaxed) { brokersDown.store(false, ordering: .relaxed) }
-            tracker.delivered(token: report.token)
-            return
-        }
+        guard !acknowledged.isEmpty, let tracker else { return }
+        if brokersDown.load(ordering: .relaxed) { brokersDown.store(false, ordering: .relaxed) }
+        tracker.delivered(tokens: acknowledged)
+    }
+
+    private func failed(_ report: DeliveryReport) {
+        guard let tracker, let error = report.error else { return }
         if spool != nil, !error.isPermanent, let payload = report.payload {
             if !error.isPurged { markDown(because: error) }
             spoolLater(key: report.key, payload: payload)

@@ -24,6 +24,8 @@ public final class KafkaProducer: @unchecked Sendable {
     // handles are immutable after init and destroyed only in close(), guarded by the `closed` atomic.
     private let handle: OpaquePointer
     private let topicHandle: OpaquePointer
+    /// The main queue, where delivery report batches and errors arrive as events.
+    private let mainQueue: EventQueue
     private let callbacks: Unmanaged<ProducerCallbacks>
     private let pollThread: PollThread
     private let closed = Atomic<Bool>(false)
@@ -38,7 +40,7 @@ public final class KafkaProducer: @unchecked Sendable {
         topic: String,
         properties: [String: String],
         logger: Logger = Logger(label: "feedback.kafka"),
-        onDelivery: @escaping @Sendable (DeliveryReport) -> Void,
+        onDeliveries: @escaping @Sendable ([DeliveryReport]) -> Void,
         onError: @escaping @Sendable (KafkaError) -> Void = { _ in }
     ) throws(KafkaError) {
         guard let conf = rd_kafka_conf_new() else { throw .configuration("rd_kafka_conf_new failed") }
@@ -51,18 +53,11 @@ public final class KafkaProducer: @unchecked Sendable {
             }
         }
         let callbacks = Unmanaged.passRetained(
-            ProducerCallbacks(logger: logger, onDelivery: onDelivery, onError: onError))
+            ProducerCallbacks(logger: logger, onDeliveries: onDeliveries, onError: onError))
         rd_kafka_conf_set_opaque(conf, callbacks.toOpaque())
-        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
-            guard let message, let opaque else { return }
-            Unmanaged<ProducerCallbacks>.fromOpaque(opaque).takeUnretainedValue().delivered(message.pointee)
-        }
-        rd_kafka_conf_set_error_cb(conf) { _, err, reason, opaque in
-            guard let opaque else { return }
-            let text = reason.map { String(cString: $0) }
-            Unmanaged<ProducerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
-                .failed(KafkaError(rd_kafka_resp_err_t(err), message: text))
-        }
+        // Delivery reports and errors come as events on the main queue, which the poll thread serves: a
+        // batch of reports per event (one Swift call per batch instead of a C callback per message).
+        rd_kafka_conf_set_events(conf, feedback_producer_events)
         rd_kafka_conf_set_log_cb(conf) { rk, level, facility, message in
             guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
             Unmanaged<ProducerCallbacks>.fromOpaque(opaque).takeUnretainedValue()
@@ -82,11 +77,14 @@ public final class KafkaProducer: @unchecked Sendable {
             callbacks.release()
             throw error
         }
+        let queue = EventQueue(pointer: rd_kafka_queue_get_main(rk)!)
+        let served = callbacks.takeUnretainedValue()
         self.handle = rk
         self.topicHandle = rkt
+        self.mainQueue = queue
         self.callbacks = callbacks
         self.topic = topic
-        self.pollThread = PollThread(name: "feedback.kafka.poll", handle: rk)
+        self.pollThread = PollThread(name: "feedback.kafka.poll") { _ = served.serve(queue, timeoutMs: 100) }
     }
 
     deinit {
@@ -191,7 +189,9 @@ public final class KafkaProducer: @unchecked Sendable {
         else { return }
         pollThread.stop()
         _ = rd_kafka_purge(handle, feedback_purge_all)
-        while rd_kafka_outq_len(handle) > 0, rd_kafka_poll(handle, 10) > 0 {}
+        let served = callbacks.takeUnretainedValue()
+        while rd_kafka_outq_len(handle) > 0, served.serve(mainQueue, timeoutMs: 10) {}
+        rd_kafka_queue_destroy(mainQueue.pointer)
         rd_kafka_topic_destroy(topicHandle)
         rd_kafka_destroy(handle)
         callbacks.release()

@@ -2,19 +2,17 @@ import CRdKafka
 import Foundation
 import Synchronization
 
-/// A dedicated OS thread serving librdkafka's delivery reports (`rd_kafka_poll`), so that the blocking
-/// poll never occupies a Swift concurrency thread (there are only two on a 2-core machine).
-final class PollThread: @unchecked Sendable {
-    // @unchecked Sendable: `handle` is a thread-safe rd_kafka_t; the rest is atomics and a semaphore.
-    private let handle: OpaquePointer
+/// A dedicated OS thread serving librdkafka's delivery reports, so that the blocking poll never occupies a
+/// Swift concurrency thread (there are only two on a 2-core machine).
+final class PollThread: Sendable {
     private let running = Atomic<Bool>(true)
     private let finished = DispatchSemaphore(value: 0)
 
-    init(name: String, handle: OpaquePointer) {
-        self.handle = handle
+    /// Calls `serve` (which waits a bounded time for work) in a loop until stopped.
+    init(name: String, serve: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
             while running.load(ordering: .relaxed) {
-                rd_kafka_poll(self.handle, 100)
+                serve()
             }
             finished.signal()
         }

@@ -52,6 +52,17 @@ public final class DeliveryTracker: Sendable {
         }
     }
 
+    /// The transport confirmed the events handed over with these tokens, at once (a batch of delivery
+    /// reports): one counter update and one clock reading for all of them.
+    public func delivered(tokens: [UInt]) {
+        deliveredCount.add(tokens.count, ordering: .relaxed)
+        deliveredCounter.increment(by: tokens.count)
+        let now = MonotonicClock.nanoseconds()
+        for token in tokens where token != 0 {
+            latency.recordNanoseconds(Int64(truncatingIfNeeded: now &- UInt64(token)))
+        }
+    }
+
     /// `count` events were confirmed at once, without per-event latency (a local log commit).
     public func delivered(count: Int) {
         deliveredCount.add(count, ordering: .relaxed)
