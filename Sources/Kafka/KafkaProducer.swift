@@ -7,13 +7,14 @@ import Synchronization
 ///
 /// `produce` never blocks: librdkafka copies the message into its own bounded queue and batches it
 /// (`linger.ms`, `batch.num.messages`). Delivery reports are served on a dedicated poll thread and handed
-/// to `onDelivery` — a blocking C call must never hold one of Swift's few cooperative threads.
+/// to `onDeliveries` a batch at a time — a blocking C call must never hold one of Swift's few cooperative
+/// threads.
 ///
 /// ```swift
 /// let producer = try KafkaProducer(
 ///     topic: "feedback",
 ///     properties: ["bootstrap.servers": "127.0.0.1:9092", "linger.ms": "5"],
-///     onDelivery: { report in if let error = report.error { print(error) } })
+///     onDeliveries: { reports in for report in reports where report.error != nil { print(report) } })
 /// let payload = Array(#"{"hello":"kafka"}"#.utf8)
 /// _ = payload.withUnsafeBytes { producer.produce(key: nil, value: $0, token: 0) }
 /// _ = producer.flush(timeout: .seconds(5))
