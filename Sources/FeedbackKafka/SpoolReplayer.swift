@@ -21,6 +21,8 @@ final class SpoolReplayer: @unchecked Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let outstanding = Atomic<Int>(0)
+    /// Signalled when the last outstanding report of a batch arrives.
+    private let drained = DispatchSemaphore(value: 0)
     private let batchFailures = Atomic<Int>(0)
 
     init(
@@ -56,7 +58,7 @@ final class SpoolReplayer: @unchecked Sendable {
 
     func delivered(_ report: DeliveryReport) {
         if report.error != nil { batchFailures.add(1, ordering: .relaxed) }
-        outstanding.subtract(1, ordering: .releasing)
+        if outstanding.subtract(1, ordering: .releasing).newValue == 0 { drained.signal() }
     }
 
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
@@ -151,11 +153,16 @@ final class SpoolReplayer: @unchecked Sendable {
         return done && batchFailures.load(ordering: .relaxed) == 0
     }
 
+    /// Waits for the batch's reports. (Not by flushing until done: `flush` waits for every message of the
+    /// producer, the collector's live ones too, so it would sit out its whole timeout while events flow.)
     private func waitForOutstanding(until deadline: ContinuousClock.Instant) -> Bool {
         while outstanding.load(ordering: .acquiring) > 0 {
             if ContinuousClock.now > deadline { return false }
             if isStopping && ContinuousClock.now > deadline - batchDeadline + .seconds(2) { return false }
-            _ = producer.flush(timeout: .milliseconds(50))
+            // Send now rather than after linger.ms, then sleep until the last report or a short while.
+            _ = producer.flush(timeout: .milliseconds(1))
+            if outstanding.load(ordering: .acquiring) == 0 { break }
+            _ = drained.wait(timeout: .now() + .milliseconds(10))
         }
         return true
     }
