@@ -136,9 +136,9 @@ public struct KafkaConfiguration: Sendable {
         result["message.send.max.retries"] = String(maxRetries)
         result["queue.buffering.max.kbytes"] = String(max(1, maxQueueBytes / 1024))
         result["message.timeout.ms"] = String(Self.milliseconds(deliveryTimeout))
-        // librdkafka backs off reconnecting up to 10 s; an outage should end within 2 s of the broker's return.
-        // (A pass-through property of the same name wins.)
-        if result["reconnect.backoff.max.ms"] == nil { result["reconnect.backoff.max.ms"] = "2000" }
+        // librdkafka backs off reconnecting up to 10 s; an outage should end within a second of the broker's
+        // return (the Java client's default cap). (A pass-through property of the same name wins.)
+        if result["reconnect.backoff.max.ms"] == nil { result["reconnect.backoff.max.ms"] = "1000" }
         return result
     }
 

@@ -22,7 +22,7 @@ public struct SpoolConfiguration: Sendable {
     /// Events per replay batch (acknowledged in the spool once all are delivered).
     public var replayBatch: Int = 5000
     /// How often to ask the brokers whether they are back, while they are down.
-    public var probeInterval: Duration = .seconds(1)
+    public var probeInterval: Duration = .milliseconds(250)
     /// Replay pauses while librdkafka holds more than this many live messages (live traffic first).
     public var yieldAbove: Int = 50_000
     /// `powerLoss` fsyncs every spool commit (durable mode then survives power cuts, not only crashes).

@@ -13,7 +13,7 @@ import Testing
                 "client.id": "reckit-feedback-collector", "acks": "1", "compression.codec": "none",
                 "enable.idempotence": "false", "message.send.max.retries": "3",
                 "queue.buffering.max.kbytes": "65536", "message.timeout.ms": "300000",
-                "reconnect.backoff.max.ms": "2000",
+                "reconnect.backoff.max.ms": "1000",
             ])
     }
 
