@@ -410,17 +410,27 @@ public final class FeedbackProcessor {
 
     /// Writes what `batch` gathered: one row per touched key, many rows per statement.
     private func write(_ batch: BatchState) throws(LocalLogError) {
-        _ = try store.runMany(
+        let totals = try store.runMany(
             "INSERT INTO profile_counts (user_id, type, count)",
-            "ON CONFLICT(user_id, type) DO UPDATE SET count = count + excluded.count",
+            "ON CONFLICT(user_id, type) DO UPDATE SET count = count + excluded.count RETURNING user_id, type, count",
             rows: batch.counts.map { [.text($0.key.user), .text($0.key.type), .int($0.value)] })
+        // A user's recent clicks need trimming only once they clicked more than are kept (the click count
+        // bounds the rows: one per distinct click).
+        var trimmed = Set<String>()
+        for row in totals {
+            if case .text(let user) = row[0], case .text("click") = row[1], case .int(let count) = row[2],
+                count > Int64(configuration.recentClicks)
+            {
+                trimmed.insert(user)
+            }
+        }
         _ = try store.runMany(
             "INSERT INTO profile_seen (user_id, last_seen_ms)",
             "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
             rows: batch.lastSeen.map { [.text($0.key), .int($0.value)] })
         _ = try store.runMany(
             "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts)", rows: batch.clicks)
-        for user in batch.clickedUsers {
+        for user in batch.clickedUsers where trimmed.contains(user) {
             try store.run(
                 "DELETE FROM profile_clicks WHERE user_id = ? AND event_id NOT IN (SELECT event_id FROM "
                     + "profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?)",

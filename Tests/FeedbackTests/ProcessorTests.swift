@@ -193,6 +193,20 @@ import Testing
         #expect(a.count == 3 && a == b)
     }
 
+    /// A user who clicked more than `recentClicks` times keeps only the newest ones, across batches.
+    @Test func recentClicksKeepsTheNewest() throws {
+        let clicks = (0..<25).map { index in
+            event(.click, "c\(index)", item: "I\(index)", request: "", at: Int64(index) * 1000).jsonBytes()
+        }
+        for batchSize in [7, 1000] {
+            let (processor, statistics, _) = try run(batchSize: batchSize, stream: clicks)
+            #expect(statistics.processed == 25)
+            let profile = try #require(try processor.profile(user: "u1"))
+            #expect(profile.counts["click"] == 25)
+            #expect(profile.recentClicks == (5..<25).reversed().map { "I\($0)" }, "batches of \(batchSize)")
+        }
+    }
+
     @Test func aStoreWithAnOlderLayoutIsRefusedWithWhatToDo() throws {
         let directory = temporaryPath("old-store")
         let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
