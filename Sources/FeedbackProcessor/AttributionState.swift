@@ -113,10 +113,16 @@ final class AttributionState {
 
     /// The state as the store holds it.
     init(store: SQLiteConnection) throws(LocalLogError) {
-        for row in try store.query("SELECT id, bound, data FROM attribution_segments", []) {
-            guard case .int(let id) = row[0], case .int(let bound) = row[1], case .blob(let data) = row[2] else {
-                continue
-            }
+        // One segment at a time, so that the blobs are not all held at once beside what they decode to.
+        let ids = try store.query("SELECT id FROM attribution_segments ORDER BY id", []).compactMap { row in
+            if case .int(let id) = row[0] { id } else { nil }
+        }
+        for id in ids {
+            guard
+                let row = try store.query("SELECT bound, data FROM attribution_segments WHERE id = ?", [.int(id)])
+                    .first,
+                case .int(let bound) = row[0], case .blob(let data) = row[1]
+            else { continue }
             var reader = try SegmentReader(data, origin: store.path, version: Self.layout)
             let segment = id >> 1
             if id & 1 == Kind.impressions.rawValue {
