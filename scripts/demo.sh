@@ -22,7 +22,8 @@ if [[ "${1:-}" != "--kafka" ]]; then
   echo "live metrics (latest windows):"
   "$OLDPWD/$feedback" metrics --last 6
   echo "training samples: $(find feedback-data/samples -name '*.jsonl.gz' | wc -l) file(s) under $data/feedback-data/samples, e.g."
-  gzip -dc "$(find feedback-data/samples -name '*.jsonl.gz' | head -n 1)" | head -n 1
+  # sed reads to the end: `| head -n 1` would let gzip die of SIGPIPE (exit 141 under pipefail).
+  gzip -dc "$(find feedback-data/samples -name '*.jsonl.gz' -print -quit)" | sed -n 1p
   exit 0
 fi
 

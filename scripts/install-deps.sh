@@ -42,7 +42,7 @@ wheel() { # name==version -> path of the downloaded wheel
   found=$(ls "$FEEDBACK_DEPS/wheels/${name//-/_}"-*.whl 2>/dev/null | head -n1 || true)
   if [[ -z "$found" ]]; then
     "$FEEDBACK_PYTHON" -m pip download -q --no-deps --only-binary=:all: -d "$FEEDBACK_DEPS/wheels" "$spec" >&2
-    found=$(ls "$FEEDBACK_DEPS/wheels/${name//-/_}"-*.whl | head -n1)
+    found=$(ls "$FEEDBACK_DEPS/wheels/${name//-/_}"-*.whl | sed -n 1p)
   fi
   echo "$found"
 }
@@ -64,4 +64,4 @@ if [[ ! -x "$FEEDBACK_DEPS/bin/tansu" ]]; then
   rm -rf "$tmp"
 fi
 
-echo "install-deps: ok: $(LD_LIBRARY_PATH=$FEEDBACK_DEPS/lib kcat -V | grep -i librdkafka | head -n1), tansu at $FEEDBACK_DEPS/bin/tansu"
+echo "install-deps: ok: $(LD_LIBRARY_PATH=$FEEDBACK_DEPS/lib kcat -V | grep -i librdkafka | sed -n 1p), tansu at $FEEDBACK_DEPS/bin/tansu"
