@@ -63,6 +63,56 @@ import Testing
         return out + "\""
     }
 
+    @Test func integersEqualTheirDescription() {
+        var values: [Int64] = [0, 1, 9, 10, 11, 99, 100, 101, Int64.max, Int64.min, Int64.min + 1, -1, -9, -10]
+        var power: Int64 = 1
+        for _ in 0..<19 {
+            values += [power - 1, power, power + 1, -power, -(power - 1)]
+            if power <= Int64.max / 10 { power *= 10 }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<100_000 {
+            let bits = Int.random(in: 0...63, using: &generator)
+            values.append(
+                Int64.random(in: 0...(Int64.max >> (63 - bits)), using: &generator) * (Bool.random() ? 1 : -1))
+        }
+        for value in values {
+            let text = written { $0.int(value) }
+            #expect(text == String(value))
+            if text != String(value) { return }
+        }
+    }
+
+    /// Strings of every length around the 8-byte words the fast path reads, with a special character at every
+    /// position (and none), through the writer and through the byte-wise reference.
+    @Test func everyLengthAndPositionOfASpecialCharacterIsEscaped() {
+        for length in 0...33 {
+            for special in [nil, "\"", "\\", "\n", "<", "\u{01}", "é", "\u{2028}"] as [String?] {
+                for position in 0...max(0, length - 1) {
+                    var characters = (0..<length).map { String(UnicodeScalar(UInt8(97 + $0 % 26))) }
+                    if let special, position < length { characters[position] = special }
+                    let value = characters.joined()
+                    #expect(written { $0.string(value) } == reference(value), "\(Array(value.utf8))")
+                }
+            }
+        }
+    }
+
+    @Test func objectsAndLabelsOfAnySizeHaveSortedKeys() {
+        let keys = ["order_id", "amount", "b", "a", "zeta"]
+        for size in 0...keys.count {
+            var object: [String: AttributeValue] = [:]
+            var labels: [String: String] = [:]
+            for key in keys.prefix(size) {
+                object[key] = .string(key)
+                labels[key] = key
+            }
+            let members = keys.prefix(size).sorted().map { "\"\($0)\":\"\($0)\"" }.joined(separator: ",")
+            #expect(written { $0.object(object) } == "{\(members)}")
+            #expect(written { $0.labels(labels) } == "{\(members)}")
+        }
+    }
+
     @Test func wordAtATimeEscapingEqualsByteByByte() {
         let alphabet: [Unicode.Scalar] = [
             "a", "Z", "0", "_", ".", " ", "\"", "\\", "<", ">", "&", "\n", "\t", "\u{01}", "\u{1F}", "\u{7F}",

@@ -20,7 +20,7 @@ extension JSONWriter {
         record(
             userID: event.userID, itemID: event.itemID, scene: event.scene, type: event.type.name,
             timestampMs: event.timestampMs, position: event.position, score: event.score,
-            labels: { labels(event.labels) }, extras: event.extras, eventID: event.eventID,
+            labels: event.labels, labelText: { $0 }, extras: event.extras, eventID: event.eventID,
             requestID: event.requestID, deviceID: event.deviceID, generator: &generator)
     }
 
@@ -33,13 +33,16 @@ extension JSONWriter {
         record(
             userID: context.userID, itemID: item.id, scene: context.scene, type: "impression",
             timestampMs: timestampMs, position: position, score: item.score,
-            labels: { labels(item.labels, \.value) }, extras: [:], eventID: nil, requestID: context.requestID,
+            labels: item.labels, labelText: \.value, extras: [:], eventID: nil, requestID: context.requestID,
             deviceID: context.deviceID, generator: &generator)
     }
 
-    private func record(
+    /// The labels are passed with how to write their values (rather than as a closure writing them, which
+    /// captured — copied — the whole event).
+    private func record<LabelValue>(
         userID: String, itemID: String, scene: String, type: String, timestampMs: Int64, position: Int,
-        score: Double, labels writeLabels: () -> Void, extras: [String: AttributeValue], eventID: String?,
+        score: Double, labels: [String: LabelValue], labelText: (LabelValue) -> String,
+        extras: [String: AttributeValue], eventID: String?,
         requestID: String, deviceID: String, generator: inout some RandomNumberGenerator
     ) {
         raw("{\"user_id\":")
@@ -57,7 +60,7 @@ extension JSONWriter {
         raw(",\"score\":")
         double(score)
         raw(",\"labels\":")
-        writeLabels()
+        self.labels(labels, labelText)
         raw(",\"extras\":")
         object(extras)
         raw(",\"event_id\":")
@@ -119,17 +122,34 @@ extension JSONWriter {
         string(value)
     }
 
+    /// An object with sorted keys, like Go; up to two members are written without sorting (allocating).
     func object(_ object: [String: AttributeValue]) {
         byte(UInt8(ascii: "{"))
-        if !object.isEmpty {
+        switch object.count {
+        case 0:
+            break
+        case 1:
+            member(object[object.startIndex])
+        case 2:
+            let first = object[object.startIndex]
+            let second = object[object.index(after: object.startIndex)]
+            let (low, high) = first.key < second.key ? (first, second) : (second, first)
+            member(low)
+            byte(UInt8(ascii: ","))
+            member(high)
+        default:
             for (index, element) in object.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { byte(UInt8(ascii: ",")) }
-                string(element.key)
-                byte(UInt8(ascii: ":"))
-                value(element.value)
+                member(element)
             }
         }
         byte(UInt8(ascii: "}"))
+    }
+
+    private func member(_ element: (key: String, value: AttributeValue)) {
+        string(element.key)
+        byte(UInt8(ascii: ":"))
+        value(element.value)
     }
 
     func value(_ value: AttributeValue) {
