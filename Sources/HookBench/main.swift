@@ -52,6 +52,67 @@ if CommandLine.arguments.dropFirst().first == "encode" {
     exit(0)
 }
 
+// `feedback-hook-bench sender N`: the collector's own cost per recorded event, no Kafka: N seed-format
+// events (as `feedback bench` builds them) recorded into a collector whose transport takes each batch at
+// once. Prints CPU (all threads) and wall nanoseconds per event: the share of `feedback bench`'s figures
+// that is ours — encoding, the hand-off, freeing the events — not librdkafka's.
+if CommandLine.arguments.dropFirst().first == "sender" {
+    final class BatchSink: FeedbackTransport {
+        let tracker = Mutex<DeliveryTracker?>(nil)
+        var name: String { "sink" }
+        func start(tracker: DeliveryTracker) { self.tracker.withLock { $0 = tracker } }
+        func send(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, token: UInt) -> TransportSendResult {
+            tracker.withLock { $0 }?.delivered(count: 1)
+            return .accepted
+        }
+        func send(_ batch: OutgoingBatch, from start: Int, rejected: (Int, String) -> Void) -> Int {
+            tracker.withLock { $0 }?.delivered(count: batch.count - start)
+            return batch.count
+        }
+        func flush(timeout: Duration) -> Bool { true }
+        func close() {}
+    }
+    let count = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000
+    let sources = ["hot", "ann", "personal", "fresh"]
+    let types: [FeedbackEventType] = [
+        .impression, .impression, .impression, .impression, .impression, .impression, .click, .click, .conversion,
+        .skip,
+    ]
+    let scenes = ["feed", "detail", "search"]
+    func event(_ index: Int) -> FeedbackEvent {
+        let source = sources[index % 4]
+        let extras: [String: AttributeValue] =
+            index % 10 == 8 ? ["amount": .double(99.0), "order_id": .string("order_\(index)")] : [:]
+        return FeedbackEvent(
+            type: types[index % 10], itemID: "item_\((index &* 7919) % 100_000)", userID: "user_\(index % 10_000)",
+            deviceID: "device_\(index % 10_000)", scene: scenes[index % 3], requestID: "req_\(index / 10)",
+            eventID: "evt_\(index)", timestampMs: 1_704_067_200_000 + Int64(index), position: index % 10,
+            score: Double(index % 1000) / 1000, labels: ["recall_source": source, "recall_type": source],
+            extras: extras)
+    }
+    var prepared = (0..<count).reversed().map(event)
+    let collector = try FeedbackCollector(transport: BatchSink(), configuration: .init(capacity: 200_000))
+    func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+    let cpuStart = cpuSeconds()
+    let start = DispatchTime.now().uptimeNanoseconds
+    var index = 0
+    while let event = prepared.popLast() {
+        if index & 1023 == 0 { while collector.bufferedEvents > 100_000 { usleep(1000) } }
+        try? collector.record(event)
+        index += 1
+    }
+    _ = await collector.flush(timeout: .seconds(60))
+    let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(count)
+    let cpu = (cpuSeconds() - cpuStart) * 1e9 / Double(count)
+    print(#"{"cpu_ns_per_event":\#(Int(cpu)),"wall_ns_per_event":\#(Int(wall))}"#)
+    exit(0)
+}
+
 let items = (0..<100).map { index in
     Item(
         id: "item_\(index)", score: 1 - Double(index) / 100,
