@@ -126,6 +126,7 @@ public final class KafkaTransport: DurableTransport {
                     }
                 })
         }
+        producer.serveReady()
         guard start + taken < batch.count, state.spool != nil else { return start + taken }
         // librdkafka's queue is full: the rest one by one, as `send(key:payload:token:)` does — each spooled
         // only if there is still no room (deliveries free room all the time).
