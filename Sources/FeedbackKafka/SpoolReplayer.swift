@@ -65,10 +65,18 @@ final class SpoolReplayer: @unchecked Sendable {
 
     private func run() {
         var nextProbe = ContinuousClock.now
+        // The last batch delivered and not yet deleted from the spool: deleted while the next batch is in
+        // flight (deleting, with its fsync, took as long as sending), so a crash before then only sends
+        // those records again, as a crash between delivery and deletion always could.
+        var delivered: (through: Int64, count: Int)?
+        // Records are read after the last delivered one; the next batch is read while one is in flight.
+        var readAfter: Int64 = 0
+        var readAhead: [LogRecord] = []
         while !isStopping {
             state.flushSpoolBuffer()
             state.updateGauges()
             if state.brokersDown.load(ordering: .relaxed) {
+                acknowledge(&delivered)
                 if ContinuousClock.now < nextProbe {
                     _ = wakeUp.wait(timeout: .now() + .milliseconds(50))
                     continue
@@ -79,28 +87,50 @@ final class SpoolReplayer: @unchecked Sendable {
                 state.log.warning(key: "up", "Kafka brokers reachable again: replaying the spool")
             }
             if producer.outstanding > configuration.yieldAbove {
+                acknowledge(&delivered)
                 _ = wakeUp.wait(timeout: .now() + .milliseconds(5))
                 continue
             }
-            let records = (try? spool.read(after: 0, limit: configuration.replayBatch)) ?? []
-            if records.isEmpty {
+            let records =
+                readAhead.isEmpty
+                ? (try? spool.read(after: readAfter, limit: configuration.replayBatch)) ?? [] : readAhead
+            readAhead = []
+            guard let last = records.last?.offset else {
+                acknowledge(&delivered)
                 _ = wakeUp.wait(timeout: .now() + .milliseconds(50))
                 continue
             }
-            if replay(records) {
-                try? spool.acknowledge(through: records.last!.offset)
-                state.tracker?.replayed(count: records.count)
-            } else if !isStopping {
-                state.markDown(
-                    because: KafkaError(code: -1, name: "_REPLAY_FAILED", message: "a replayed batch failed"))
-                nextProbe = ContinuousClock.now + configuration.probeInterval
+            let shipped = replay(records) {
+                acknowledge(&delivered)
+                readAhead = (try? spool.read(after: last, limit: configuration.replayBatch)) ?? []
+            }
+            if shipped {
+                delivered = (last, records.count)
+                readAfter = last
+            } else {
+                readAhead = []
+                if !isStopping {
+                    state.markDown(
+                        because: KafkaError(code: -1, name: "_REPLAY_FAILED", message: "a replayed batch failed"))
+                    nextProbe = ContinuousClock.now + configuration.probeInterval
+                }
             }
         }
+        acknowledge(&delivered)
         state.flushSpoolBuffer()
     }
 
-    /// Produces one batch and waits for all its delivery reports; true when every message was delivered.
-    private func replay(_ records: [LogRecord]) -> Bool {
+    /// Deletes the delivered batch from the spool and counts it replayed.
+    private func acknowledge(_ delivered: inout (through: Int64, count: Int)?) {
+        guard let batch = delivered else { return }
+        delivered = nil
+        try? spool.acknowledge(through: batch.through)
+        state.tracker?.replayed(count: batch.count)
+    }
+
+    /// Produces one batch, runs `whileInFlight`, and waits for all the batch's delivery reports; true when
+    /// every message was delivered.
+    private func replay(_ records: [LogRecord], whileInFlight: () -> Void) -> Bool {
         batchFailures.store(0, ordering: .relaxed)
         let deadline = ContinuousClock.now + batchDeadline
         // Keys and payloads back to back in one buffer, handed to librdkafka in as few `produce_batch`
@@ -148,7 +178,9 @@ final class SpoolReplayer: @unchecked Sendable {
             return true
         }
         guard produced else { return waitForOutstanding(until: ContinuousClock.now + .seconds(2)) && false }
-        // Send now rather than after linger.ms, then wait for the reports.
+        // Send now rather than after linger.ms, work meanwhile, then wait for the reports.
+        _ = producer.flush(timeout: .zero)
+        whileInFlight()
         let done = waitForOutstanding(until: deadline)
         return done && batchFailures.load(ordering: .relaxed) == 0
     }
