@@ -56,6 +56,11 @@ public final class KafkaProducer: @unchecked Sendable {
         let callbacks = Unmanaged.passRetained(
             ProducerCallbacks(logger: logger, onDeliveries: onDeliveries, onError: onError))
         rd_kafka_conf_set_opaque(conf, callbacks.toOpaque())
+        // The default partitioner, with a cheaper CRC for short keys (see KeyPartitioner); set on the default
+        // topic configuration, which the topic handle copies with every topic property given above.
+        if [nil, "consistent_random"].contains(properties["partitioner"]) {
+            rd_kafka_topic_conf_set_partitioner_cb(rd_kafka_conf_get_default_topic_conf(conf), KeyPartitioner.callback)
+        }
         // Delivery reports and errors come as events on the main queue, which the poll thread serves: a
         // batch of reports per event (one Swift call per batch instead of a C callback per message).
         rd_kafka_conf_set_events(conf, feedback_producer_events)

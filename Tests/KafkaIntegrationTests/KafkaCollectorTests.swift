@@ -122,6 +122,37 @@ import Testing
         #expect(order == order.sorted())
     }
 
+    /// The producer partitions keys itself (a cheaper CRC than librdkafka's): every key must land where
+    /// librdkafka's own default partitioner puts it — here kcat's, producing the same keys.
+    @Test func keysLandOnThePartitionsOfLibrdkafkasDefaultPartitioner() async throws {
+        let broker = try TestBroker.get()
+        let ours = try broker.createTopic("partitioner-ours", partitions: 7)
+        let theirs = try broker.createTopic("partitioner-kcat", partitions: 7)
+        let keys = (0..<300).map { index in
+            index % 3 == 0 ? "user_\(index)" : index % 3 == 1 ? "device-\(index * 7919)" : "ü\(index)é<\(index)>"
+        }
+        let collector = try FeedbackCollector.kafka(configuration(topic: ours))
+        for key in keys { try collector.record(FeedbackEvent(type: .click, itemID: "item", userID: key)) }
+        let statistics = await collector.shutdown(timeout: .seconds(30))
+        #expect(statistics.delivered == keys.count)
+
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("partitioner-\(UUID()).txt")
+        try keys.map { "\($0)\t{}" }.joined(separator: "\n").appending("\n").write(
+            to: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }!
+        try TestEnvironment.run(kcat, ["-P", "-b", broker.address, "-t", theirs, "-K", "\t", "-l", input.path])
+
+        func partitions(_ topic: String) throws -> [String: Int] {
+            Dictionary(
+                try TopicReader.read(topic: topic, broker: broker.address).map { ($0.key ?? "", $0.partition) },
+                uniquingKeysWith: { first, _ in first })
+        }
+        let expected = try partitions(theirs)
+        #expect(expected.count == keys.count && Set(expected.values).count == 7)
+        #expect(try partitions(ours) == expected)
+    }
+
     @Test func anonymousEventsWithoutADeviceHaveNoKey() async throws {
         let broker = try TestBroker.get()
         let topic = try broker.createTopic("nokey")
