@@ -90,7 +90,16 @@ public final class KafkaProducer: @unchecked Sendable {
         self.mainQueue = queue
         self.callbacks = callbacks
         self.topic = topic
-        self.pollThread = PollThread(name: "feedback.kafka.poll") { _ = served.serve(queue, timeoutMs: 100) }
+        self.pollThread = PollThread(name: "feedback.kafka.poll") {
+            // While a sending thread serves reports itself (`serveReady`), stand back: a report taken here is
+            // freed here, through the sender's malloc arena. Serve once it has been quiet for 2 ms.
+            let quietFor = DispatchTime.now().uptimeNanoseconds &- served.senderServedNanos.load(ordering: .relaxed)
+            if quietFor < 2_000_000 {
+                usleep(UInt32((2_000_000 - quietFor) / 1000) + 100)
+                return
+            }
+            _ = served.serve(queue, timeoutMs: 100)
+        }
     }
 
     deinit {
@@ -167,6 +176,7 @@ public final class KafkaProducer: @unchecked Sendable {
     public func serveReady(maxEvents: Int = 16) {
         guard !closed.load(ordering: .relaxed) else { return }
         let served = callbacks.takeUnretainedValue()
+        served.senderServedNanos.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
         var remaining = maxEvents
         while remaining > 0, served.serve(mainQueue, timeoutMs: 0) { remaining -= 1 }
     }

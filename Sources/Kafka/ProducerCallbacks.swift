@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Synchronization
 
 /// Receives librdkafka's events (on the producer's poll thread) and log lines (on its internal threads) and
 /// turns them into Swift values.
@@ -7,6 +8,8 @@ final class ProducerCallbacks: Sendable {
     let logger: Logger
     let onDeliveries: @Sendable ([DeliveryReport]) -> Void
     let onError: @Sendable (KafkaError) -> Void
+    /// When a sending thread last served reports itself (`KafkaProducer.serveReady`), in uptime nanoseconds.
+    let senderServedNanos = Atomic<UInt64>(0)
 
     init(
         logger: Logger, onDeliveries: @escaping @Sendable ([DeliveryReport]) -> Void,
