@@ -35,9 +35,14 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Attribution window in seconds (event time).")
     var windowSeconds: Int = 1800
 
+    @Option(help: "Input records per transaction, at most (a batch ends early when nothing more is ready).")
+    var batchSize: Int = 100_000
+
     func makeProcessor(reading: Bool = true) throws -> FeedbackProcessor {
         var configuration = ProcessorConfiguration(storePath: store, samplesDirectory: samples)
         configuration.attributionWindow = .seconds(windowSeconds)
+        guard batchSize >= 1 else { throw ValidationError("--batch-size \(batchSize): use 1 or more records") }
+        configuration.batchSize = batchSize
         var sinks: [any ProfileSink] = []
         if let redis, reading {
             let parts = redis.split(separator: ":")

@@ -93,35 +93,69 @@ public final class FeedbackProcessor {
         }
     }
 
-    /// Processes one batch (at most `batchSize` records, waiting up to `timeout` for the first) in one
-    /// transaction, then commits the source's offsets.
+    /// Processes one batch in one transaction — polls of at most `pollSize` records (waiting up to `timeout`
+    /// for the first, then taking only what is ready) until `batchSize` records or nothing more — then
+    /// commits the source's offsets.
     public func processBatch(timeout: Duration = .milliseconds(500)) throws -> ProcessorStatistics {
-        var statistics = ProcessorStatistics()
         if !started {
             try source.start(after: appliedOffsets())
             started = true
         }
-        let records = try source.poll(max: configuration.batchSize, timeout: timeout)
-        statistics.offset = offset
-        guard !records.isEmpty else { return statistics }
-        do {
-            try processInTransaction(records, &statistics)
-        } catch {
-            // Nothing of the batch was kept: read it again next time, or it would be skipped.
-            do { try source.rewind(records) } catch {
-                throw ProcessorError.storage(
-                    "a batch failed and its records cannot be read again (\(error)): restart the processor")
+        while true {
+            var statistics = ProcessorStatistics()
+            let records = try source.poll(max: min(configuration.pollSize, configuration.batchSize), timeout: timeout)
+            statistics.offset = offset
+            guard !records.isEmpty else { return statistics }
+            var polled = PolledRange()
+            do {
+                try processInTransaction(records, &statistics, &polled)
+            } catch {
+                // Nothing of the batch was kept: read it again, or it would be skipped. After a rebalance, only
+                // the partitions still assigned (the others' new owner starts from the committed offsets), at
+                // once: a rebalance is no failure.
+                let assigned = Set(source.assignment)
+                let rebalanced = error.message == Self.rebalancedMessage
+                do {
+                    try source.rewind(polled.firstRecords.filter { !rebalanced || assigned.contains($0.partition) })
+                } catch {
+                    throw ProcessorError.storage(
+                        "a batch failed and its records cannot be read again (\(error)): restart the processor")
+                }
+                if rebalanced { continue }
+                throw error
             }
-            throw error
+            try source.commit(polled.lastRecords)
+            statistics.offset = offset
+            return statistics
         }
-        try source.commit(records)
-        statistics.offset = offset
-        return statistics
     }
 
-    /// The body of `processBatch`: `records` applied in one store transaction.
+    /// The first and last record read per partition in a batch (payloads dropped): what `rewind` and
+    /// `commit` need, without holding every record of a batch that spans many polls.
+    struct PolledRange {
+        private var first: [Int32: Int64] = [:]
+        private var last: [Int32: Int64] = [:]
+
+        mutating func add(_ records: [SourceRecord]) {
+            for record in records {
+                first[record.partition] = min(first[record.partition] ?? .max, record.offset)
+                last[record.partition] = max(last[record.partition] ?? .min, record.offset)
+            }
+        }
+
+        var firstRecords: [SourceRecord] {
+            first.map { SourceRecord(partition: $0.key, offset: $0.value, payload: []) }
+        }
+        var lastRecords: [SourceRecord] { last.map { SourceRecord(partition: $0.key, offset: $0.value, payload: []) } }
+    }
+
+    /// A partition was taken away during a batch (a rebalance): the batch is rolled back, as its records of
+    /// that partition now belong to another member, which starts from the committed offsets.
+    static let rebalancedMessage = "the group rebalanced during the batch"
+
+    /// The body of `processBatch`: `records` and the polls after them applied in one store transaction.
     private func processInTransaction(
-        _ records: [SourceRecord], _ statistics: inout ProcessorStatistics
+        _ records: [SourceRecord], _ statistics: inout ProcessorStatistics, _ polled: inout PolledRange
     ) throws(LocalLogError) {
         try inTransaction { () throws(LocalLogError) in
             var applied = try appliedOffsets()
@@ -135,36 +169,27 @@ public final class FeedbackProcessor {
                 return partitions.map { newest[$0] ?? Int64.min }.min() ?? Int64.min
             }
             let watermarkBefore = currentWatermark()
-            var events: [(partition: Int32, event: DecodedEvent)] = []
-            events.reserveCapacity(records.count)
-            for record in records {
-                if record.offset <= applied[record.partition, default: -1] {
-                    statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
-                    continue
-                }
-                applied[record.partition] = record.offset
-                guard
-                    let event = DecodedEvent.decode(
-                        json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
-                else {
-                    statistics.invalid += 1
-                    continue
-                }
-                events.append((record.partition, event))
-            }
-            var firstSeen = try recordSeen(events.map(\.event))
             try attribution().begin(segment: try nextCounter("segment"))
             var batch = BatchState()
             var touchedMinutes = Set<Int64>()
-            for (partition, event) in events {
-                guard firstSeen.remove(SeenKey(timestampMs: event.timestampMs, eventID: event.eventID)) != nil else {
-                    statistics.duplicates += 1
-                    continue
+            var records = records
+            var total = 0
+            while !records.isEmpty {
+                polled.add(records)
+                total += records.count
+                try apply(
+                    records, applied: &applied, newest: &newest, batch: &batch, touchedMinutes: &touchedMinutes,
+                    statistics: &statistics)
+                guard total < configuration.batchSize else { break }
+                do {
+                    records = try source.poll(
+                        max: min(configuration.pollSize, configuration.batchSize - total), timeout: .zero)
+                } catch {
+                    throw LocalLogError(kind: .storage, message: "\(error)")
                 }
-                try apply(event, to: &batch)
-                touchedMinutes.insert(event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000)
-                statistics.processed += 1
-                newest[partition] = max(newest[partition, default: Int64.min], event.timestampMs)
+                if !Set(assigned).isSubset(of: source.assignment) {
+                    throw LocalLogError(kind: .storage, message: Self.rebalancedMessage)
+                }
             }
             try write(batch)
             let touched = batch.touchedUsers
@@ -202,6 +227,42 @@ public final class FeedbackProcessor {
             } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
+        }
+    }
+
+    /// Applies one poll's records: skips what the store already applied (by offset) and events seen before
+    /// (by id), decodes the rest and applies them to `batch`.
+    private func apply(
+        _ records: [SourceRecord], applied: inout [Int32: Int64], newest: inout [Int32: Int64],
+        batch: inout BatchState, touchedMinutes: inout Set<Int64>, statistics: inout ProcessorStatistics
+    ) throws(LocalLogError) {
+        var events: [(partition: Int32, event: DecodedEvent)] = []
+        events.reserveCapacity(records.count)
+        for record in records {
+            if record.offset <= applied[record.partition, default: -1] {
+                statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
+                continue
+            }
+            applied[record.partition] = record.offset
+            guard
+                let event = DecodedEvent.decode(
+                    json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
+            else {
+                statistics.invalid += 1
+                continue
+            }
+            events.append((record.partition, event))
+        }
+        var firstSeen = try recordSeen(events.map(\.event))
+        for (partition, event) in events {
+            guard firstSeen.remove(SeenKey(timestampMs: event.timestampMs, eventID: event.eventID)) != nil else {
+                statistics.duplicates += 1
+                continue
+            }
+            try apply(event, to: &batch)
+            touchedMinutes.insert(event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000)
+            statistics.processed += 1
+            newest[partition] = max(newest[partition, default: Int64.min], event.timestampMs)
         }
     }
 

@@ -23,7 +23,11 @@ public struct ProcessorConfiguration: Sendable {
     public var samplesCompressionLevel: Int = 1
     /// Input records per transaction (at most: a batch ends early when the source has nothing more). Larger
     /// batches share one commit (an fsync) and one write per touched profile among more events.
-    public var batchSize: Int = 20_000
+    public var batchSize: Int = 100_000
+    /// Records per poll of the source. A batch takes polls until `batchSize` records or nothing more is
+    /// ready; each poll's records are decoded and applied at once, so a batch holds its aggregates, not its
+    /// records.
+    public var pollSize: Int = 10_000
 
     public init(storePath: String, samplesDirectory: String) {
         self.storePath = storePath

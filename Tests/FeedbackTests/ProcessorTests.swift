@@ -41,13 +41,16 @@ import Testing
         return events
     }
 
-    func run(batchSize: Int, stream payloads: [[UInt8]]) throws -> (FeedbackProcessor, ProcessorStatistics, String) {
+    func run(batchSize: Int, pollSize: Int = 10_000, stream payloads: [[UInt8]]) throws -> (
+        FeedbackProcessor, ProcessorStatistics, String
+    ) {
         let directory = temporaryPath("p")
         let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
         try log.append(payloads.map { LogEntry(key: nil, payload: $0) })
         var configuration = ProcessorConfiguration(
             storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
         configuration.batchSize = batchSize
+        configuration.pollSize = pollSize
         let processor = try FeedbackProcessor(log: log, configuration: configuration)
         return (processor, try processor.processAvailable(), directory + "-samples")
     }
@@ -121,9 +124,12 @@ import Testing
         #expect(try processor.processAvailable().processed == 0)
     }
 
-    @Test func batchBoundariesDoNotChangeTheOutputs() throws {
+    /// Batches of 2 records; and a batch of every record read 1, 2 or 3 records per poll (a duplicate then
+    /// arrives in a later poll of the same transaction).
+    @Test(arguments: [(2, 2), (1000, 1), (1000, 2), (1000, 3)])
+    func batchAndPollBoundariesDoNotChangeTheOutputs(batchSize: Int, pollSize: Int) throws {
         let (whole, _, wholeSamples) = try run(batchSize: 1000, stream: stream())
-        let (small, statistics, smallSamples) = try run(batchSize: 2, stream: stream())
+        let (small, statistics, smallSamples) = try run(batchSize: batchSize, pollSize: pollSize, stream: stream())
         #expect(statistics.processed == 8 && statistics.duplicates == 1)
         #expect(try whole.metrics(limit: 100) == small.metrics(limit: 100))
         #expect(try whole.profile(user: "u1") == small.profile(user: "u1"))
@@ -172,14 +178,17 @@ import Testing
 
     /// A batch that fails (its transaction rolled back) is read again by the same processor: retrying
     /// skips nothing and counts nothing twice.
-    @Test func aFailedBatchIsReadAgainByTheSameProcessor() throws {
+    /// Batches of 2 records in one poll, and of 4 records in polls of 1 (the failed batch spans polls).
+    @Test(arguments: [(2, 10_000), (4, 1)])
+    func aFailedBatchIsReadAgainByTheSameProcessor(batchSize: Int, pollSize: Int) throws {
         let (whole, _, wholeSamples) = try run(batchSize: 1000, stream: stream())
         let directory = temporaryPath("failed-batch")
         let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
         try log.append(stream().map { LogEntry(key: nil, payload: $0) })
         var configuration = ProcessorConfiguration(
             storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
-        configuration.batchSize = 2
+        configuration.batchSize = batchSize
+        configuration.pollSize = pollSize
         let processor = try FeedbackProcessor(log: log, configuration: configuration, profileSinks: [FailingOnceSink()])
         var total = try processor.processBatch()
         #expect(throws: (any Error).self) { try processor.processBatch() }

@@ -42,7 +42,7 @@ import Testing
             try FileManager.default.copyItem(
                 atPath: clean + "/feedback-data/" + file, toPath: crashed + "/feedback-data/" + file)
         }
-        let process = ["process", "--window-seconds", "5"]
+        let process = ["process", "--window-seconds", "5", "--batch-size", "2000"]  // batches to kill between
         #expect(try await FeedbackBinary(process, directory: clean).wait() == 0)
 
         let victim = try FeedbackBinary(process, directory: crashed)

@@ -228,7 +228,7 @@ extension ProcessorKafkaTests {
             try FeedbackBinary(
                 [
                     "process", "--brokers", broker.address, "--topic", topic, "--group", group, "--window-seconds", "5",
-                    "--idle-seconds", "4",
+                    "--idle-seconds", "4", "--batch-size", "2000",
                 ], directory: directory)
         }
         let clean = temporaryDirectory()
