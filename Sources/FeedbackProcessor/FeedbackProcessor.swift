@@ -29,6 +29,8 @@ public final class FeedbackProcessor {
     private var started = false
     /// Loaded from the store at the first batch, and again after a batch failed (its changes rolled back).
     private var attributionState: AttributionState?
+    /// Affinity feature names by `recall_source` label value (see `sourceFeatures`).
+    private var featureNames: [String: [String]] = [:]
 
     /// A processor over the embedded local log.
     public convenience init(
@@ -50,6 +52,10 @@ public final class FeedbackProcessor {
         self.profileSinks = profileSinks
         self.metricsSinks = metricsSinks
         self.configuration = configuration
+        guard configuration.batchSize >= 1, configuration.pollSize >= 1 else {
+            throw ProcessorError.configuration(
+                "batchSize is \(configuration.batchSize) and pollSize \(configuration.pollSize): use 1 or more records")
+        }
         guard (1...9).contains(configuration.samplesCompressionLevel) else {
             throw ProcessorError.configuration(
                 "samplesCompressionLevel is \(configuration.samplesCompressionLevel): use 1 (fastest) to 9 (smallest)")
@@ -149,8 +155,9 @@ public final class FeedbackProcessor {
         var lastRecords: [SourceRecord] { last.map { SourceRecord(partition: $0.key, offset: $0.value, payload: []) } }
     }
 
-    /// A partition was taken away during a batch (a rebalance): the batch is rolled back, as its records of
-    /// that partition now belong to another member, which starts from the committed offsets.
+    /// The assignment changed during a batch (a rebalance): the batch is rolled back, as its records of a
+    /// partition taken away now belong to another member, which starts from the committed offsets (and a
+    /// partition added would have been left out of the batch's watermark).
     static let rebalancedMessage = "the group rebalanced during the batch"
 
     /// The body of `processBatch`: `records` and the polls after them applied in one store transaction.
@@ -187,7 +194,9 @@ public final class FeedbackProcessor {
                 } catch {
                     throw LocalLogError(kind: .storage, message: "\(error)")
                 }
-                if !Set(assigned).isSubset(of: source.assignment) {
+                // Any change (a partition taken away, or a new one whose events could be older than this
+                // batch's watermark) means a rebalance: start the batch again with the new assignment.
+                if source.assignment != assigned {
                     throw LocalLogError(kind: .storage, message: Self.rebalancedMessage)
                 }
             }
@@ -385,7 +394,7 @@ public final class FeedbackProcessor {
             }
             let weight = ProcessorConfiguration.weight(event.type)
             if weight != 0 {
-                for feature in Self.features(labels: labels, category: event.category) {
+                for feature in features(labels: labels, category: event.category) {
                     try addAffinity(
                         AffinityKey(user: user, feature: feature), weight: weight, at: event.timestampMs, to: &batch)
                 }
@@ -515,13 +524,21 @@ public final class FeedbackProcessor {
             })
     }
 
-    static func features(labels: [String: String], category: String?) -> [String] {
-        var features: [String] = []
-        if let sources = labels["recall_source"] {
-            for source in sources.split(separator: "|") { features.append("recall_source=\(source)") }
-        }
+    /// The affinity features of an event: one per recall source (`hot|ann` is two), and its category.
+    private func features(labels: [String: String], category: String?) -> [String] {
+        var features = labels["recall_source"].map(sourceFeatures) ?? []
         if let category { features.append("category=\(category)") }
         return features
+    }
+
+    /// `recall_source=…` names per label value, built once per distinct value (a few: the recall
+    /// channels) rather than split and formatted for every click.
+    private func sourceFeatures(_ sources: String) -> [String] {
+        if let names = featureNames[sources] { return names }
+        if featureNames.count >= 4096 { featureNames.removeAll(keepingCapacity: true) }
+        let names = sources.split(separator: "|").map { "recall_source=\($0)" }
+        featureNames[sources] = names
+        return names
     }
 
     // MARK: - Training samples

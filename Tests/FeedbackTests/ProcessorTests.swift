@@ -216,6 +216,25 @@ import Testing
         }
     }
 
+    @Test func outOfRangeSettingsAreRefusedWithWhatToUse() throws {
+        let directory = temporaryPath("settings")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        for change in [
+            { (c: inout ProcessorConfiguration) in c.batchSize = 0 }, { $0.pollSize = 0 },
+            { $0.samplesCompressionLevel = 10 },
+        ] {
+            var configuration = ProcessorConfiguration(
+                storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+            change(&configuration)
+            #expect {
+                _ = try FeedbackProcessor(log: log, configuration: configuration)
+            } throws: { error in
+                guard case ProcessorError.configuration(let message) = error else { return false }
+                return message.contains("use 1")
+            }
+        }
+    }
+
     @Test func aStoreWithAnOlderLayoutIsRefusedWithWhatToDo() throws {
         let directory = temporaryPath("old-store")
         let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
