@@ -78,7 +78,7 @@ let package = Package(
             name: "FeedbackProcessor",
             dependencies: [
                 "Feedback", "FeedbackLog", "Kafka", "Redis", "CZlib", "Pipeline",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Benchmarks (feedback bench): a local broker, kcat as the peer, throughput/latency/outage/replay.

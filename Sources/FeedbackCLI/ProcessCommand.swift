@@ -97,7 +97,10 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "Stop when the source has been idle this many seconds (Kafka).")
     var idleSeconds: Double = 5
 
+    @OptionGroup var observability: ObservabilityOptions
+
     func run() throws {
+        let registry = observability.bootstrap()
         let processor = try options.makeProcessor()
         let idle: Duration = options.brokers.isEmpty ? .zero : .milliseconds(Int(idleSeconds * 1000))
         var statistics = ProcessorStatistics()
@@ -118,6 +121,7 @@ struct ProcessCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
+        try observability.writeMetrics(registry)
     }
 }
 

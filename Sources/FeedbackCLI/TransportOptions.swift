@@ -66,11 +66,7 @@ struct TransportOptions: ParsableArguments {
     @Option(help: "Seconds shutdown may take to deliver what is in flight (the rest is spooled).")
     var shutdownTimeout: Double = 30
 
-    @Option(help: "Write the metrics in Prometheus text format to this file at exit.")
-    var metricsFile: String?
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "warning"
+    @OptionGroup var observability: ObservabilityOptions
 
     var usesKafka: Bool { !brokers.isEmpty }
 
@@ -112,7 +108,7 @@ struct TransportOptions: ParsableArguments {
 
     var logger: Logger {
         var logger = Logger(label: "feedback")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        logger.logLevel = observability.level
         return logger
     }
 
@@ -134,22 +130,7 @@ struct TransportOptions: ParsableArguments {
 
     var destination: String { usesKafka ? "topic '\(topic)' at \(brokers)" : "local log \(log)" }
 
-    /// Logging to stderr; metrics into a Prometheus registry when a metrics file is asked for.
-    func bootstrap() -> PrometheusCollectorRegistry? {
-        let level = Logger.Level(rawValue: logLevel) ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        guard metricsFile != nil else { return nil }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        return registry
-    }
+    func bootstrap() -> PrometheusCollectorRegistry? { observability.bootstrap() }
 
-    func writeMetrics(_ registry: PrometheusCollectorRegistry?) throws {
-        guard let registry, let metricsFile else { return }
-        try Data(registry.emitToBuffer()).write(to: URL(fileURLWithPath: metricsFile))
-    }
+    func writeMetrics(_ registry: PrometheusCollectorRegistry?) throws { try observability.writeMetrics(registry) }
 }

@@ -31,6 +31,7 @@ public final class FeedbackProcessor {
     private var attributionState: AttributionState?
     /// Affinity feature names by `recall_source` label value (see `sourceFeatures`).
     private var featureNames: [String: [String]] = [:]
+    private let counters: ProcessorMetrics
 
     /// A processor over the embedded local log.
     public convenience init(
@@ -52,6 +53,7 @@ public final class FeedbackProcessor {
         self.profileSinks = profileSinks
         self.metricsSinks = metricsSinks
         self.configuration = configuration
+        counters = ProcessorMetrics(logger: configuration.logger)
         guard configuration.batchSize >= 1, configuration.pollSize >= 1 else {
             throw ProcessorError.configuration(
                 "batchSize is \(configuration.batchSize) and pollSize \(configuration.pollSize): use 1 or more records")
@@ -127,9 +129,11 @@ public final class FeedbackProcessor {
                     throw ProcessorError.storage(
                         "a batch failed and its records cannot be read again (\(error)): restart the processor")
                 }
+                counters.rolledBack(rebalanced: rebalanced, error: error)
                 if rebalanced { continue }
                 throw error
             }
+            counters.committed(statistics)
             try source.commit(polled.lastRecords)
             statistics.offset = offset
             return statistics
@@ -258,6 +262,7 @@ public final class FeedbackProcessor {
                     json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
             else {
                 statistics.invalid += 1
+                counters.invalidRecord(partition: record.partition, offset: record.offset, payload: record.payload)
                 continue
             }
             events.append((record.partition, event))
@@ -289,6 +294,9 @@ public final class FeedbackProcessor {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
         }
+        var statistics = ProcessorStatistics()
+        statistics.samples = count
+        counters.committed(statistics)
         return count
     }
 

@@ -1,3 +1,5 @@
+import Logging
+
 /// How the processor aggregates: windows, decay and bounds. Every field has a default.
 ///
 /// ```swift
@@ -28,6 +30,9 @@ public struct ProcessorConfiguration: Sendable {
     /// ready; each poll's records are decoded and applied at once, so a batch holds its aggregates, not its
     /// records.
     public var pollSize: Int = 10_000
+    /// Where the processor logs what it skips (records that are not feedback events, rolled-back batches),
+    /// at most once a second per kind.
+    public var logger = Logger(label: "feedback.processor")
 
     public init(storePath: String, samplesDirectory: String) {
         self.storePath = storePath

@@ -84,6 +84,31 @@ import Testing
         }
     }
 
+    /// Records that are not feedback events are dropped by the processor: counted in its metrics and logged
+    /// with where they sit, never silently.
+    @Test func theProcessorCountsAndLogsRecordsThatAreNotEvents() async throws {
+        let directory = temporaryDirectory()
+        #expect(try await FeedbackBinary(["produce", "--count", "300"], directory: directory).wait() == 0)
+        let log = try LocalLog(configuration: .init(path: directory + "/feedback-data/events.sqlite"))
+        try log.append([
+            LogEntry(key: nil, payload: Array("not json at all".utf8)),
+            LogEntry(key: nil, payload: Array(#"{"type":"click"}"#.utf8)),
+        ])
+        let process = try FeedbackBinary(
+            ["process", "--metrics-file", directory + "/metrics.prom"], directory: directory)
+        #expect(try await process.wait() == 0)
+        #expect(process.stdout.contains(#""invalid":2"#) && process.stdout.contains(#""processed":300"#))
+        #expect(process.stderr.contains("not a feedback event") && process.stderr.contains("offset=301"))
+        let text = try String(contentsOfFile: directory + "/metrics.prom", encoding: .utf8)
+        for line in [
+            #"feedback_processor_events_total{outcome="invalid"} 2"#,
+            #"feedback_processor_events_total{outcome="processed"} 300"#,
+            #"feedback_processor_events_total{outcome="duplicate"} 0"#,
+        ] {
+            #expect(text.contains(line), "missing \(line) in \(text)")
+        }
+    }
+
     @Test func spoolStatsReportsTheLogAsJSON() async throws {
         let directory = temporaryDirectory()
         #expect(
