@@ -2,16 +2,19 @@ import FeedbackLog
 import Foundation
 
 extension FeedbackProcessor {
-    /// The layout of the store's tables (SQLite's `user_version`). Layout 2 is migrated in place; older ones
-    /// are refused with what to do.
-    static let schemaVersion: Int64 = 3
+    /// The layout of the store's tables (SQLite's `user_version`). Layouts 2 and 3 are migrated in place;
+    /// older ones are refused with what to do.
+    static let schemaVersion: Int64 = 4
 
-    /// Creates the tables of a new store, migrates a layout-2 store, refuses anything else.
+    /// Creates the tables of a new store, migrates a layout-2 or -3 store, refuses anything else.
     static func prepareLayout(of store: SQLiteConnection) throws {
         let hasTables = try store.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'offsets'", []) ?? 0 > 0
         let version = try store.queryInt("PRAGMA user_version", []) ?? 0
-        if hasTables && version == 2 {
-            try store.transaction { () throws(LocalLogError) in try migrateFromLayout2(store) }
+        if hasTables && (version == 2 || version == 3) {
+            try store.transaction { () throws(LocalLogError) in
+                if version == 2 { try migrateFromLayout2(store) }
+                try migrateFromLayout3(store)
+            }
             return
         }
         if hasTables && version != schemaVersion {
@@ -23,15 +26,15 @@ extension FeedbackProcessor {
         }
         // Tables without rowids, keyed as they are read: one B-tree per table (every B-tree is paid on every
         // insert). Seen ids are keyed by time first, so that inserts land at the right edge and old ids leave
-        // by range. The attribution join state lives in memory and is kept here as segments
-        // (`AttributionState`).
+        // by range, and held as the hash of the id (`EventIDHash`). The attribution join state lives in memory
+        // and is kept here as segments (`AttributionState`).
         try store.execute(
             """
             PRAGMA user_version=\(schemaVersion);
             CREATE TABLE IF NOT EXISTS offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
                 newest_ms INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS seen (ts INTEGER, event_id TEXT, PRIMARY KEY (ts, event_id)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS seen (ts INTEGER, id_hash INTEGER, PRIMARY KEY (ts, id_hash)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
                 PRIMARY KEY (user_id, type)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL)
@@ -96,6 +99,32 @@ extension FeedbackProcessor {
             """
             DROP TABLE pending;
             DROP TABLE actions;
+            PRAGMA user_version=3;
+            """)
+    }
+
+    /// Layout 3 kept seen ids as text: they are re-keyed by the hash of the id.
+    private static func migrateFromLayout3(_ store: SQLiteConnection) throws(LocalLogError) {
+        try store.execute(
+            "CREATE TABLE seen_hashed (ts INTEGER, id_hash INTEGER, PRIMARY KEY (ts, id_hash)) WITHOUT ROWID;")
+        var after: (ts: Int64, id: String) = (Int64.min, "")
+        while true {  // a page at a time: the 24 h window can hold millions of ids
+            let rows = try store.query(
+                "SELECT ts, event_id FROM seen WHERE (ts, event_id) > (?, ?) ORDER BY ts, event_id LIMIT 10000",
+                [.int(after.ts), .text(after.id)])
+            guard !rows.isEmpty else { break }
+            var hashed: [[SQLiteConnection.Value]] = []
+            for row in rows {
+                guard case .int(let time) = row[0], case .text(let id) = row[1] else { continue }
+                hashed.append([.int(time), .int(EventIDHash.of(id))])
+                after = (time, id)
+            }
+            _ = try store.runMany("INSERT OR IGNORE INTO seen_hashed (ts, id_hash)", rows: hashed)
+        }
+        try store.execute(
+            """
+            DROP TABLE seen;
+            ALTER TABLE seen_hashed RENAME TO seen;
             PRAGMA user_version=\(schemaVersion);
             """)
     }

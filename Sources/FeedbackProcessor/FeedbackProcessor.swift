@@ -267,9 +267,10 @@ public final class FeedbackProcessor {
             }
             events.append((record.partition, event))
         }
-        var firstSeen = try recordSeen(events.map(\.event))
-        for (partition, event) in events {
-            guard firstSeen.remove(SeenKey(timestampMs: event.timestampMs, eventID: event.eventID)) != nil else {
+        let keys = events.map { SeenKey(timestampMs: $0.event.timestampMs, idHash: EventIDHash.of($0.event.eventID)) }
+        var firstSeen = try recordSeen(keys)
+        for ((partition, event), key) in zip(events, keys) {
+            guard firstSeen.remove(key) != nil else {
                 statistics.duplicates += 1
                 continue
             }
@@ -357,26 +358,27 @@ public final class FeedbackProcessor {
         var revenue = 0.0
     }
 
+    /// An event as the store remembers it: its time and the hash of its id (`EventIDHash`).
     struct SeenKey: Hashable {
         var timestampMs: Int64
-        var eventID: String
+        var idHash: Int64
     }
 
-    /// Records the ids of `events` as applied and returns those not applied before (once each, even when an
-    /// event is in the batch twice). A duplicate is the same event sent again: the same id at the same
-    /// time. Keyed by time, inserts land at the B-tree's right edge and old ids leave by range; an insert
-    /// the store ignores is the look-up.
-    private func recordSeen(_ events: [DecodedEvent]) throws(LocalLogError) -> Set<SeenKey> {
+    /// Records `keys` as applied and returns those not applied before (once each, even when an event is in
+    /// the batch twice). A duplicate is the same event sent again: the same id at the same time. Keyed by
+    /// time, inserts land at the B-tree's right edge and old ids leave by range; an insert the store ignores
+    /// is the look-up. Two integers per row: binding, comparing and hashing them is cheaper than the id.
+    private func recordSeen(_ keys: [SeenKey]) throws(LocalLogError) -> Set<SeenKey> {
         let inserted = try store.runMany(
-            "INSERT OR IGNORE INTO seen (ts, event_id)", "RETURNING ts, event_id",
-            rows: events.map { [.int($0.timestampMs), .text($0.eventID)] })
-        var keys = Set<SeenKey>(minimumCapacity: inserted.count)
+            "INSERT OR IGNORE INTO seen (ts, id_hash)", "RETURNING ts, id_hash",
+            rows: keys.map { [.int($0.timestampMs), .int($0.idHash)] })
+        var firstSeen = Set<SeenKey>(minimumCapacity: inserted.count)
         for row in inserted {
-            if case .int(let time) = row[0], case .text(let id) = row[1] {
-                keys.insert(SeenKey(timestampMs: time, eventID: id))
+            if case .int(let time) = row[0], case .int(let hash) = row[1] {
+                firstSeen.insert(SeenKey(timestampMs: time, idHash: hash))
             }
         }
-        return keys
+        return firstSeen
     }
 
     private func apply(_ event: DecodedEvent, to batch: inout BatchState) throws(LocalLogError) {

@@ -1,9 +1,10 @@
 import Feedback
 import FeedbackLog
-import FeedbackProcessor
 import Foundation
 import Pipeline
 import Testing
+
+@testable import FeedbackProcessor
 
 @Suite struct ProcessorTests {
     static let t0: Int64 = 1_704_067_200_000  // 2024-01-01T00:00:00Z
@@ -247,7 +248,7 @@ import Testing
             _ = try FeedbackProcessor(log: log, configuration: configuration)
             Issue.record("an older store was accepted")
         } catch {
-            #expect("\(error)".contains("has layout 0, this version uses 3: move it aside"), "\(error)")
+            #expect("\(error)".contains("has layout 0, this version uses 4: move it aside"), "\(error)")
         }
         // A fresh store, and one this version wrote, open.
         _ = try FeedbackProcessor(
@@ -316,8 +317,54 @@ extension ProcessorTests {
         let b = try samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
         #expect(a.count == 3 && a == b, "\(b)")
         let layout = try SQLiteConnection(path: configuration.storePath)
-        #expect(try layout.queryInt("PRAGMA user_version", []) == 3)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == 4)
         #expect(try layout.queryInt("SELECT count(*) FROM sqlite_master WHERE name IN ('pending', 'actions')", []) == 0)
+    }
+
+    /// Layout 3 kept seen ids as text; migrated, they are hashed and still catch the same duplicates.
+    @Test func aLayout3StoreIsMigratedAndItsSeenIdsStillCatchDuplicates() throws {
+        let directory = temporaryPath("layout3")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        try log.append(stream().map { LogEntry(key: nil, payload: $0) })
+        let configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        let old = try SQLiteConnection(path: configuration.storePath)
+        try old.execute(
+            """
+            PRAGMA user_version=3;
+            CREATE TABLE offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
+                newest_ms INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE seen (ts INTEGER, event_id TEXT, PRIMARY KEY (ts, event_id)) WITHOUT ROWID;
+            CREATE TABLE profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
+                PRIMARY KEY (user_id, type)) WITHOUT ROWID;
+            CREATE TABLE profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE profile_clicks (user_id TEXT, ts INTEGER, event_id TEXT, item_id TEXT,
+                PRIMARY KEY (user_id, ts, event_id)) WITHOUT ROWID;
+            CREATE TABLE profile_affinity (user_id TEXT, feature TEXT, score REAL NOT NULL,
+                updated_ms INTEGER NOT NULL, PRIMARY KEY (user_id, feature)) WITHOUT ROWID;
+            CREATE TABLE metrics (minute_ms INTEGER, scene TEXT, source TEXT, impressions INTEGER NOT NULL,
+                clicks INTEGER NOT NULL, conversions INTEGER NOT NULL, revenue REAL NOT NULL,
+                PRIMARY KEY (minute_ms, scene, source)) WITHOUT ROWID;
+            CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL);
+            INSERT INTO seen VALUES (\(Self.t0), 'i1'), (\(Self.t0 + 5 * Self.minute), 'c1'), (\(Self.t0), 'other');
+            """)
+        let processor = try FeedbackProcessor(log: log, configuration: configuration)
+        let statistics = try processor.processAvailable()
+        // The stream's 8 events and its own duplicate, less i1 and c1, applied before the migration.
+        #expect(statistics.processed == 6 && statistics.duplicates == 3, "\(statistics)")
+        let layout = try SQLiteConnection(path: configuration.storePath)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == 4)
+        #expect(
+            try layout.queryInt("SELECT count(*) FROM seen WHERE id_hash = ?", [.int(EventIDHash.of("other"))]) == 1)
+    }
+
+    /// The hash is stored: a change here would let duplicates through across an upgrade. (Expected values
+    /// from an independent implementation: FNV-1a 64, then MurmurHash3's fmix64.)
+    @Test func eventIDHashesAreStable() {
+        #expect(EventIDHash.of("") == Int64(bitPattern: 0xefd0_1f60_ba99_2926))
+        #expect(EventIDHash.of("evt_1") == Int64(bitPattern: 0xed4c_231e_1e27_814e))
+        #expect(EventIDHash.of("01a219c7-4851-702c-87ee-ff7f91d509fa") == Int64(bitPattern: 0xac46_9d6e_6d80_663c))
     }
 }
 
