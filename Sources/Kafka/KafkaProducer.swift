@@ -171,8 +171,13 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Serves the delivery reports (and errors) ready now on the calling thread, without waiting — as kcat
     /// does after producing. A sending thread that calls it between `produce` calls frees the messages it
     /// allocated itself, in its own malloc arena (freed on the poll thread, each went through another
-    /// arena's lock: a quarter of that thread's time); the poll thread still serves what arrives while
-    /// nothing is sent. Never call it concurrently with `close()`.
+    /// arena's lock: a quarter of that thread's time). The poll thread stands back while this is called
+    /// (within the last 2 ms) and serves alone otherwise. Never call it concurrently with `close()`.
+    ///
+    /// ```swift
+    /// let taken = producer.produce(count: messages.count, message: { messages[$0] }, refused: { _, _ in })
+    /// producer.serveReady()  // reports of earlier batches: handed to onDeliveries, freed on this thread
+    /// ```
     public func serveReady(maxEvents: Int = 16) {
         guard !closed.load(ordering: .relaxed) else { return }
         let served = callbacks.takeUnretainedValue()
