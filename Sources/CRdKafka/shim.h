@@ -25,3 +25,12 @@ static inline rd_kafka_resp_err_t feedback_produce(rd_kafka_topic_t *rkt, const 
 static inline int feedback_produce_batch(rd_kafka_topic_t *rkt, rd_kafka_message_t *messages, int count) {
     return rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, messages, count);
 }
+
+/// rd_kafka_produce_batch where each message names its partition (`partition` field; RD_KAFKA_PARTITION_UA:
+/// the partitioner's choice), copying each key and payload. librdkafka looks a partition up only when it
+/// differs from the previous message's, so a batch grouped by partition skips the per-message partitioner.
+static inline int feedback_produce_batch_partitioned(rd_kafka_topic_t *rkt, rd_kafka_message_t *messages,
+                                                     int count) {
+    return rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_PARTITION,
+                                  messages, count);
+}

@@ -104,33 +104,46 @@ public final class KafkaTransport: DurableTransport {
         }
     }
 
-    /// The whole batch in one librdkafka call (``KafkaProducer/produce(count:message:refused:)``); with a
-    /// spool, what librdkafka cannot take now is spooled, as in ``send(key:payload:token:)``.
+    /// The whole batch in one librdkafka call (``KafkaProducer/produce(count:message:refused:full:)``); with a
+    /// spool, what librdkafka cannot take now is spooled, as in ``send(key:payload:token:)``. Without one, a
+    /// full queue returns the first event it had no room for, marking those after it that it took (the
+    /// producer groups a batch by partition, so the full ones are not always the batch's last).
     public func send(_ batch: OutgoingBatch, from start: Int, rejected: (Int, String) -> Void) -> Int {
+        let left = batch.hasTakenEvents ? (start..<batch.count).filter { !batch.isTaken($0) } : nil
         if state.spool != nil && state.brokersDown.load(ordering: .relaxed) {
-            for index in start..<batch.count { spoolLater(batch, index) }
+            for index in start..<batch.count where !batch.isTaken(index) { spoolLater(batch, index) }
             return batch.count
         }
-        let taken = batch.withMessages { message in
+        var full: [Int] = []
+        batch.withMessages { message in
             producer.produce(
-                count: batch.count - start,
+                count: left?.count ?? batch.count - start,
                 message: { offset in
-                    let (key, payload, token) = message(start + offset)
+                    let (key, payload, token) = message(left?[offset] ?? start + offset)
                     return OutgoingMessage(key: key, value: payload, token: token)
                 },
                 refused: { offset, error in
+                    let index = left?[offset] ?? start + offset
                     if state.spool != nil, !error.isPermanent {
-                        spoolLater(batch, start + offset)
+                        spoolLater(batch, index)
                     } else {
-                        rejected(start + offset, error.description)
+                        rejected(index, error.description)
                     }
-                })
+                },
+                full: { offset in full.append(left?[offset] ?? start + offset) })
         }
         producer.serveReady()
-        guard start + taken < batch.count, state.spool != nil else { return start + taken }
-        // librdkafka's queue is full: the rest one by one, as `send(key:payload:token:)` does — each spooled
+        guard let firstFull = full.first else { return batch.count }
+        guard state.spool != nil else {
+            let notTaken = Set(full)
+            for index in firstFull + 1..<batch.count where !batch.isTaken(index) && !notTaken.contains(index) {
+                batch.markTaken(index)
+            }
+            return firstFull
+        }
+        // librdkafka's queue is full: those one by one, as `send(key:payload:token:)` does — each spooled
         // only if there is still no room (deliveries free room all the time).
-        for index in (start + taken)..<batch.count {
+        for index in full {
             let result = batch.withMessage(index) { key, payload, token in
                 send(key: key, payload: payload, token: token)
             }

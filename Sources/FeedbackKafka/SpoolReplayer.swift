@@ -150,27 +150,29 @@ final class SpoolReplayer: @unchecked Sendable {
             spans.append((key, payload))
         }
         outstanding.add(records.count, ordering: .relaxed)
-        var next = 0
+        var left = Array(records.indices)
         let produced: Bool = bytes.withUnsafeBytes { buffer in
-            while next < records.count {
-                let first = next
-                next += producer.produce(
-                    count: records.count - first,
+            while !left.isEmpty {
+                var full: [Int] = []
+                producer.produce(
+                    count: left.count,
                     message: { offset in
-                        let span = spans[first + offset]
+                        let span = spans[left[offset]]
                         return OutgoingMessage(
                             key: span.key.map { UnsafeRawBufferPointer(rebasing: buffer[$0]) },
                             value: UnsafeRawBufferPointer(rebasing: buffer[span.payload]),
-                            token: KafkaTransport.replayBit | UInt(first + offset))
+                            token: KafkaTransport.replayBit | UInt(left[offset]))
                     },
                     refused: { _, _ in
                         outstanding.subtract(1, ordering: .relaxed)
                         batchFailures.add(1, ordering: .relaxed)
-                    })
-                guard next < records.count else { break }
+                    },
+                    full: { offset in full.append(left[offset]) })
+                left = full
+                guard !left.isEmpty else { break }
                 // Queue full: wait for deliveries to make room.
                 if isStopping || ContinuousClock.now > deadline {
-                    outstanding.subtract(records.count - next, ordering: .relaxed)
+                    outstanding.subtract(left.count, ordering: .relaxed)
                     return false
                 }
                 usleep(1000)

@@ -30,6 +30,8 @@ public final class KafkaProducer: @unchecked Sendable {
     private let callbacks: Unmanaged<ProducerCallbacks>
     private let pollThread: PollThread
     private let closed = Atomic<Bool>(false)
+    /// Whether the partitioner is ours (``KeyPartitioner``): batches are then routed to partitions here.
+    private let routesByKey: Bool
 
     /// The topic every message goes to.
     public let topic: String
@@ -58,8 +60,16 @@ public final class KafkaProducer: @unchecked Sendable {
         rd_kafka_conf_set_opaque(conf, callbacks.toOpaque())
         // The default partitioner, with a cheaper CRC for short keys (see KeyPartitioner); set on the default
         // topic configuration, which the topic handle copies with every topic property given above.
-        if [nil, "consistent_random"].contains(properties["partitioner"]) {
-            rd_kafka_topic_conf_set_partitioner_cb(rd_kafka_conf_get_default_topic_conf(conf), KeyPartitioner.callback)
+        // Its opaque (the callbacks, alive until close) learns the partition count for routing batches.
+        let routesByKey = [nil, "consistent_random"].contains(properties["partitioner"])
+        if routesByKey {
+            // There is none until a topic-level property is set (librdkafka then creates it).
+            if rd_kafka_conf_get_default_topic_conf(conf) == nil {
+                rd_kafka_conf_set_default_topic_conf(conf, rd_kafka_topic_conf_new())
+            }
+            let topicConfiguration = rd_kafka_conf_get_default_topic_conf(conf)
+            rd_kafka_topic_conf_set_partitioner_cb(topicConfiguration, KeyPartitioner.callback)
+            rd_kafka_topic_conf_set_opaque(topicConfiguration, callbacks.toOpaque())
         }
         // Delivery reports and errors come as events on the main queue, which the poll thread serves: a
         // batch of reports per event (one Swift call per batch instead of a C callback per message).
@@ -90,12 +100,20 @@ public final class KafkaProducer: @unchecked Sendable {
         self.mainQueue = queue
         self.callbacks = callbacks
         self.topic = topic
+        self.routesByKey = routesByKey
         self.pollThread = PollThread(name: "feedback.kafka.poll") {
             // While a sending thread serves reports itself (`serveReady`), stand back: a report taken here is
             // freed here, through the sender's malloc arena. Serve once it has been quiet for 2 ms.
             let quietFor = DispatchTime.now().uptimeNanoseconds &- served.senderServedNanos.load(ordering: .relaxed)
             if quietFor < 2_000_000 {
                 usleep(UInt32((2_000_000 - quietFor) / 1000) + 100)
+                return
+            }
+            if quietFor < 100_000_000 {
+                // The sender paused (waiting for events): take what is ready without waiting on the queue — a
+                // thread waiting there is woken by, and takes, every report once the sender has resumed.
+                while served.serve(queue, timeoutMs: 0) {}
+                usleep(1000)
                 return
             }
             _ = served.serve(queue, timeoutMs: 100)
@@ -123,49 +141,112 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     /// Hands `count` messages to librdkafka in one call (one topic lock, one clock reading): message `i` is
-    /// `message(i)`, whose buffers need only stay valid during this call (librdkafka copies them). Stops at the
-    /// first message the queue has no room for. Returns how many messages, from the first, librdkafka took
-    /// or refused for good; each refusal is passed to `refused` with its index. Never blocks.
+    /// `message(i)`, whose buffers need only stay valid during this call (librdkafka copies them). Never
+    /// blocks. Each message refused for good is passed to `refused` with its index; each librdkafka had no
+    /// room for (its queue is full) to `full`, in ascending order — retry those once deliveries have drained
+    /// the queue. Returns how many were full.
+    ///
+    /// With the default partitioner, keyed messages are routed here — the partition librdkafka would choose
+    /// (``KeyPartitioner``), grouped by partition, so librdkafka looks each partition up once per batch
+    /// instead of running its partitioner per message. The order of the messages of one partition is kept;
+    /// so when the queue fills up midway, the full ones are the last of each partition's, not necessarily the
+    /// last of the batch.
     ///
     /// ```swift
-    /// let taken = producer.produce(count: payloads.count, message: { i in
+    /// var retry: [Int] = []
+    /// producer.produce(count: payloads.count, message: { i in
     ///     OutgoingMessage(key: nil, value: payloads[i], token: UInt(i))
-    /// }, refused: { i, error in print("message \(i): \(error)") })
-    /// // taken < payloads.count: the queue is full; retry the rest once deliveries have drained it.
+    /// }, refused: { i, error in print("message \(i): \(error)") }, full: { i in retry.append(i) })
     /// ```
+    @discardableResult
     public func produce(
-        count: Int, message: (Int) -> OutgoingMessage, refused: (Int, KafkaError) -> Void
+        count: Int, message: (Int) -> OutgoingMessage, refused: (Int, KafkaError) -> Void,
+        full: (Int) -> Void
     ) -> Int {
         guard count > 0 else { return 0 }
         if closed.load(ordering: .relaxed) {
             for index in 0..<count {
                 refused(index, KafkaError(RD_KAFKA_RESP_ERR__DESTROY, message: "the producer is closed"))
             }
-            return count
+            return 0
         }
+        // Known once librdkafka has called the partitioner; the first message of each batch still goes through
+        // it, so a grown partition count is learnt within a batch.
+        let partitionCount = routesByKey ? callbacks.takeUnretainedValue().partitionCount.load(ordering: .relaxed) : 0
+        let route = partitionCount > 0 && count > 1 && Int(partitionCount) <= count
         return withUnsafeTemporaryAllocation(of: rd_kafka_message_t.self, capacity: count) { messages in
-            for index in 0..<count {
-                let outgoing = message(index)
-                var raw = rd_kafka_message_t()
-                raw.payload = UnsafeMutableRawPointer(mutating: outgoing.value.baseAddress)
-                raw.len = outgoing.value.count
-                raw.key = outgoing.key.flatMap { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
-                raw.key_len = outgoing.key?.count ?? 0
-                raw._private = UnsafeMutableRawPointer(bitPattern: outgoing.token)
-                messages.initializeElement(at: index, to: raw)
-            }
-            _ = feedback_produce_batch(topicHandle, messages.baseAddress, Int32(count))
-            var taken = count
-            for index in 0..<count where messages[index].err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if messages[index].err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-                    taken = index
-                    break
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { order in
+                if route {
+                    Self.grouped(
+                        count: count, partitionCount: partitionCount, message: message, into: messages, order: order)
+                    _ = feedback_produce_batch_partitioned(topicHandle, messages.baseAddress, Int32(count))
+                } else {
+                    for index in 0..<count {
+                        messages.initializeElement(at: index, to: Self.raw(message(index), partition: -1))
+                        order.initializeElement(at: index, to: index)
+                    }
+                    _ = feedback_produce_batch(topicHandle, messages.baseAddress, Int32(count))
                 }
-                refused(index, KafkaError(messages[index].err))
+                // Outcomes by original index, reported in ascending order.
+                return withUnsafeTemporaryAllocation(of: rd_kafka_resp_err_t.self, capacity: count) { outcomes in
+                    for position in 0..<count {
+                        outcomes.initializeElement(at: order[position], to: messages[position].err)
+                    }
+                    var fullCount = 0
+                    for index in 0..<count where outcomes[index] != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        if outcomes[index] == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                            fullCount += 1
+                            full(index)
+                        } else {
+                            refused(index, KafkaError(outcomes[index]))
+                        }
+                    }
+                    return fullCount
+                }
             }
-            messages.deinitialize()
-            return taken
         }
+    }
+
+    /// Fills `messages` with the batch grouped by partition (a stable counting sort; `order[position]` is the
+    /// original index): first the messages librdkafka partitions — the batch's first, which keeps the count
+    /// learnt, and those without key (spread by librdkafka) — then partition 0's, 1's, ...
+    private static func grouped(
+        count: Int, partitionCount: Int32, message: (Int) -> OutgoingMessage,
+        into messages: UnsafeMutableBufferPointer<rd_kafka_message_t>, order: UnsafeMutableBufferPointer<Int>
+    ) {
+        withUnsafeTemporaryAllocation(of: rd_kafka_message_t.self, capacity: count) { unsorted in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: Int(partitionCount) + 2) { starts in
+                starts.initialize(repeating: 0)
+                for index in 0..<count {
+                    let outgoing = message(index)
+                    var partition: Int32 = -1
+                    if index > 0, let key = outgoing.key, key.count > 0 {
+                        partition = KeyPartitioner.partition(key: key, partitionCount: partitionCount)
+                    }
+                    unsorted.initializeElement(at: index, to: raw(outgoing, partition: partition))
+                    starts[Int(partition) + 2] += 1
+                }
+                for bucket in 1..<starts.count { starts[bucket] += starts[bucket - 1] }
+                for index in 0..<count {
+                    let bucket = Int(unsorted[index].partition) + 1
+                    let position = starts[bucket]
+                    starts[bucket] = position + 1
+                    messages.initializeElement(at: position, to: unsorted[index])
+                    order.initializeElement(at: position, to: index)
+                }
+            }
+        }
+    }
+
+    private static func raw(_ outgoing: OutgoingMessage, partition: Int32) -> rd_kafka_message_t {
+        var raw = rd_kafka_message_t()
+        raw.partition = partition
+        raw.payload = UnsafeMutableRawPointer(mutating: outgoing.value.baseAddress)
+        raw.len = outgoing.value.count
+        raw.key = outgoing.key.flatMap { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+        raw.key_len = outgoing.key?.count ?? 0
+        raw._private = UnsafeMutableRawPointer(bitPattern: outgoing.token)
+        return raw
     }
 
     /// Serves the delivery reports (and errors) ready now on the calling thread, without waiting — as kcat
@@ -175,7 +256,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// (within the last 2 ms) and serves alone otherwise. Never call it concurrently with `close()`.
     ///
     /// ```swift
-    /// let taken = producer.produce(count: messages.count, message: { messages[$0] }, refused: { _, _ in })
+    /// producer.produce(count: messages.count, message: { messages[$0] }, refused: { _, _ in }, full: { _ in })
     /// producer.serveReady()  // reports of earlier batches: handed to onDeliveries, freed on this thread
     /// ```
     public func serveReady(maxEvents: Int = 16) {

@@ -28,16 +28,26 @@ enum KeyPartitioner {
         return ~crc
     }
 
-    /// The partitioner callback for `rd_kafka_topic_conf_set_partitioner_cb`.
+    /// The partition of a message with `key` among `partitionCount` partitions: exactly the callback's choice.
+    static func partition(key: UnsafeRawBufferPointer, partitionCount: Int32) -> Int32 {
+        Int32(truncatingIfNeeded: crc32(key) % UInt32(partitionCount))
+    }
+
+    /// The partitioner callback for `rd_kafka_topic_conf_set_partitioner_cb`. The topic's opaque is the
+    /// producer's ``ProducerCallbacks``, which learns the partition count here.
     static let callback:
         @convention(c) (
             OpaquePointer?, UnsafeRawPointer?, Int, Int32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
         ) -> Int32 = { topic, key, keyLength, partitionCount, topicOpaque, messageOpaque in
+            if let topicOpaque, partitionCount > 0 {
+                // Learnt for our own routing (`KafkaProducer.produce(count:...)`): librdkafka's current count.
+                Unmanaged<ProducerCallbacks>.fromOpaque(topicOpaque).takeUnretainedValue()
+                    .learn(partitionCount: partitionCount)
+            }
             guard let key, keyLength > 0, partitionCount > 0 else {
                 return rd_kafka_msg_partitioner_consistent_random(
                     topic, key, keyLength, partitionCount, topicOpaque, messageOpaque)
             }
-            let crc = crc32(UnsafeRawBufferPointer(start: key, count: keyLength))
-            return Int32(truncatingIfNeeded: crc % UInt32(partitionCount))
+            return partition(key: UnsafeRawBufferPointer(start: key, count: keyLength), partitionCount: partitionCount)
         }
 }

@@ -10,6 +10,12 @@ final class ProducerCallbacks: Sendable {
     let onError: @Sendable (KafkaError) -> Void
     /// When a sending thread last served reports itself (`KafkaProducer.serveReady`), in uptime nanoseconds.
     let senderServedNanos = Atomic<UInt64>(0)
+    /// The topic's partition count as librdkafka last passed it to ``KeyPartitioner`` (0: not yet known).
+    let partitionCount = Atomic<Int32>(0)
+
+    func learn(partitionCount count: Int32) {
+        if partitionCount.load(ordering: .relaxed) != count { partitionCount.store(count, ordering: .relaxed) }
+    }
 
     init(
         logger: Logger, onDeliveries: @escaping @Sendable ([DeliveryReport]) -> Void,

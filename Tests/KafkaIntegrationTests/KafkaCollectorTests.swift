@@ -2,7 +2,9 @@ import DemoRecommender
 import Feedback
 import FeedbackKafka
 import Foundation
+import Kafka
 import Pipeline
+import Synchronization
 import Testing
 
 /// The collector against a real broker, read back by an independent consumer (kcat).
@@ -151,6 +153,86 @@ import Testing
         let expected = try partitions(theirs)
         #expect(expected.count == keys.count && Set(expected.values).count == 7)
         #expect(try partitions(ours) == expected)
+    }
+
+    /// The producer routes a batch itself once librdkafka has told it the partition count (the first batch goes
+    /// through librdkafka's partitioner): a second batch must land exactly where kcat's librdkafka puts each key.
+    @Test func batchesRoutedByTheProducerLandOnTheDefaultPartitionersPartitions() throws {
+        let broker = try TestBroker.get()
+        let ours = try broker.createTopic("routed-ours", partitions: 7)
+        let theirs = try broker.createTopic("routed-kcat", partitions: 7)
+        let keys = (0..<400).map { index in index % 2 == 0 ? "user_\(index)" : "ü\(index)-\(index * 7919)" }
+        let reports = Mutex<[DeliveryReport]>([])
+        let producer = try KafkaProducer(
+            topic: ours, properties: ["bootstrap.servers": broker.address, "linger.ms": "5"],
+            onDeliveries: { batch in reports.withLock { $0 += batch } })
+        defer { producer.close() }
+        func produce(_ range: Range<Int>) {
+            var full: [Int] = []
+            let payload = Array("{}".utf8)
+            payload.withUnsafeBytes { value in
+                let keyBytes = keys.map { Array($0.utf8) }
+                keyBytes.withUnsafeBufferPointer { all in
+                    producer.produce(
+                        count: range.count,
+                        message: { offset in
+                            all[range.lowerBound + offset].withUnsafeBytes { key in
+                                OutgoingMessage(key: key, value: value, token: UInt(range.lowerBound + offset))
+                            }
+                        }, refused: { index, error in Issue.record("refused \(index): \(error)") },
+                        full: { full.append($0) })
+                }
+            }
+            #expect(full.isEmpty)
+            #expect(producer.flush(timeout: .seconds(30)))
+        }
+        produce(0..<1)  // librdkafka's partitioner: the count is learnt
+        produce(1..<keys.count)  // routed here, grouped by partition
+
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("routed-\(UUID()).txt")
+        try keys.map { "\($0)\t{}" }.joined(separator: "\n").appending("\n").write(
+            to: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }!
+        try TestEnvironment.run(kcat, ["-P", "-b", broker.address, "-t", theirs, "-K", "\t", "-l", input.path])
+        let expected = Dictionary(
+            try TopicReader.read(topic: theirs, broker: broker.address).map { ($0.key ?? "", $0.partition) },
+            uniquingKeysWith: { first, _ in first })
+        #expect(expected.count == keys.count && Set(expected.values).count == 7)
+
+        let delivered = reports.withLock { $0 }
+        #expect(delivered.count == keys.count && delivered.allSatisfy { $0.error == nil })
+        for report in delivered where expected[keys[Int(report.token)]] != Int(report.partition) {
+            Issue.record("key \(keys[Int(report.token)]) on partition \(report.partition)")
+        }
+    }
+
+    /// A queue too small for a batch fills up midway through a batch grouped by partition: the events it took are
+    /// not a prefix of the batch. Every event must still arrive once, and each key's events in the order recorded.
+    @Test func aFullQueueMidwayThroughARoutedBatchLosesAndRepeatsNothing() async throws {
+        let broker = try TestBroker.get()
+        let topic = try broker.createTopic("routed-full", partitions: 5)
+        var configuration = try configuration(topic: topic)
+        configuration.properties["queue.buffering.max.messages"] = "60"
+        let collector = try FeedbackCollector.kafka(configuration)
+        let count = 6_000
+        for index in 0..<count {
+            try collector.record(
+                FeedbackEvent(type: .click, itemID: "item", userID: "user_\(index % 37)", eventID: "e\(index)"))
+        }
+        let statistics = await collector.shutdown(timeout: .seconds(60))
+        #expect(statistics.delivered == count && statistics.dropped == 0, "\(statistics)")
+
+        let messages = try TopicReader.read(topic: topic, broker: broker.address)
+            .sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+        let ids = messages.map { Int(($0.json["event_id"] as? String ?? "").dropFirst()) ?? -1 }
+        #expect(ids.count == count && Set(ids) == Set(0..<count))
+        var last: [String: Int] = [:]
+        for (message, id) in zip(messages, ids) {
+            let key = message.key ?? ""
+            if let previous = last[key], previous > id { Issue.record("\(key): e\(id) after e\(previous)") }
+            last[key] = id
+        }
     }
 
     @Test func anonymousEventsWithoutADeviceHaveNoKey() async throws {

@@ -248,7 +248,7 @@ final class CollectorCore: @unchecked Sendable {
         var accepted = outgoing.count
         while start < outgoing.count {
             if abandoned.load(ordering: .relaxed) {
-                let left = outgoing.count - start
+                let left = (start..<outgoing.count).count { !outgoing.isTaken($0) }
                 accepted -= left
                 tracker.dropped(
                     left, reason: .shutdownTimeout,

@@ -15,7 +15,8 @@ public protocol FeedbackTransport: Sendable {
     func send(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, token: UInt) -> TransportSendResult
     /// Hands over the events of `batch` from index `start` on, in order, and returns the index up to which
     /// they were taken: accepted, or rejected for good (each rejection passed to `rejected` with its index and
-    /// reason). Returning less than `batch.count` means busy: the collector retries the rest shortly.
+    /// reason). Returning less than `batch.count` means busy: the collector retries the rest shortly (a
+    /// transport that took some of the rest already marks them, ``OutgoingBatch/markTaken(_:)``).
     /// Default: one ``send(key:payload:token:)`` per event.
     func send(_ batch: OutgoingBatch, from start: Int, rejected: (Int, String) -> Void) -> Int
     /// Called after each group of `send` calls, when the collector's buffer is momentarily drained: the moment
@@ -31,7 +32,7 @@ extension FeedbackTransport {
     public func batchDidEnd() {}
 
     public func send(_ batch: OutgoingBatch, from start: Int, rejected: (Int, String) -> Void) -> Int {
-        for index in start..<batch.count {
+        for index in start..<batch.count where !batch.hasTakenEvents || !batch.isTaken(index) {
             let result = batch.withMessage(index) { key, payload, token in
                 send(key: key, payload: payload, token: token)
             }

@@ -17,6 +17,8 @@ public final class OutgoingBatch {
         var payloadStart: Int
         var payloadCount: Int
         var token: UInt
+        /// Handed over by an earlier `send` that returned an index before it (see ``markTaken(_:)``).
+        var taken = false
     }
 
     /// Payload bytes, written in place by the encoder, then the key bytes after them.
@@ -81,11 +83,33 @@ public final class OutgoingBatch {
                 token: token))
     }
 
+    /// Whether a transport marked any event taken out of order (``markTaken(_:)``).
+    public private(set) var hasTakenEvents = false
+
+    /// Marks event `index` as handed over (accepted, or rejected and reported) by a transport whose `send`
+    /// returns an index before it — one that takes events out of order, as Kafka's routing by partition
+    /// does when its queue fills up midway. The collector retries from the returned index; the transport
+    /// skips the marked events then (``isTaken(_:)``), so none is sent twice.
+    ///
+    /// ```swift
+    /// // events 0...9 handed over except 4 and 7 (no room): retry from 4, skipping 5, 6, 8 and 9
+    /// for index in [5, 6, 8, 9] { batch.markTaken(index) }
+    /// return 4
+    /// ```
+    public func markTaken(_ index: Int) {
+        slots[index].taken = true
+        hasTakenEvents = true
+    }
+
+    /// Whether event `index` was marked with ``markTaken(_:)``.
+    public func isTaken(_ index: Int) -> Bool { slots[index].taken }
+
     /// Forgets an event begun at `payloadStart` (it was too large).
     func discard(payloadStart: Int) { buffer.truncate(to: payloadStart) }
 
     func removeAll() {
         slots.removeAll(keepingCapacity: true)
+        hasTakenEvents = false
         buffer.reset()
     }
 }
