@@ -103,10 +103,10 @@ public final class KafkaProducer: @unchecked Sendable {
         self.routesByKey = routesByKey
         self.pollThread = PollThread(name: "feedback.kafka.poll") {
             // While a sending thread serves reports itself (`serveReady`), stand back: a report taken here is
-            // freed here, through the sender's malloc arena. Serve once it has been quiet for 2 ms.
+            // freed here, through the sender's malloc arena. Serve once it has been quiet for 10 ms.
             let quietFor = DispatchTime.now().uptimeNanoseconds &- served.senderServedNanos.load(ordering: .relaxed)
-            if quietFor < 2_000_000 {
-                usleep(UInt32((2_000_000 - quietFor) / 1000) + 100)
+            if quietFor < 10_000_000 {
+                usleep(UInt32((10_000_000 - quietFor) / 1000) + 100)
                 return
             }
             if quietFor < 100_000_000 {
@@ -253,7 +253,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// does after producing. A sending thread that calls it between `produce` calls frees the messages it
     /// allocated itself, in its own malloc arena (freed on the poll thread, each went through another
     /// arena's lock: a quarter of that thread's time). The poll thread stands back while this is called
-    /// (within the last 2 ms) and serves alone otherwise. Never call it concurrently with `close()`.
+    /// (within the last 10 ms) and serves alone otherwise. Never call it concurrently with `close()`.
     ///
     /// ```swift
     /// producer.produce(count: messages.count, message: { messages[$0] }, refused: { _, _ in }, full: { _ in })
