@@ -115,7 +115,9 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DemoRecommender"], linkerSettings: depsRPath),
         .testTarget(
             name: "FeedbackTests",
-            dependencies: ["Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline"],
+            dependencies: [
+                "Feedback", "FeedbackBench", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline",
+            ],
             linkerSettings: depsRPath),
         .testTarget(
             name: "KafkaIntegrationTests",

@@ -11,12 +11,33 @@ public struct BenchReport: Codable, Sendable {
         public var oursCpuUs: Double?
         public var kcatCpuUs: Double?
 
+        /// Each round's ratio, when there were several (`ratio` is then their median).
+        public var ratios: [Double]?
+
         public init(ours: Double, kcat: Double, ratio: Double, oursCpuUs: Double? = nil, kcatCpuUs: Double? = nil) {
             self.ours = ours
             self.kcat = kcat
             self.ratio = ratio
             self.oursCpuUs = oursCpuUs
             self.kcatCpuUs = kcatCpuUs
+        }
+
+        /// Medians over rounds of paired runs (`ours[i]` beside `kcat[i]`): rates, CPU per event and the
+        /// rounds' ratios.
+        public init(ours: [ThroughputBenchmark.Measurement], kcat: [ThroughputBenchmark.Measurement]) {
+            let ratios = zip(ours, kcat).map { $0.rate / $1.rate }
+            self.init(
+                ours: Self.median(ours.map(\.rate)), kcat: Self.median(kcat.map(\.rate)), ratio: Self.median(ratios),
+                oursCpuUs: Self.median(ours.map(\.cpuMicroseconds)), kcatCpuUs: Self.median(kcat.map(\.cpuMicroseconds))
+            )
+            self.ratios = ratios.count > 1 ? ratios : nil
+        }
+
+        static func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return 0 }
+            let middle = sorted.count / 2
+            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
         }
     }
 

@@ -40,6 +40,11 @@ public struct ThroughputBenchmark: Sendable {
     public struct Measurement: Sendable {
         public var rate: Double
         public var cpuMicroseconds: Double
+
+        public init(rate: Double, cpuMicroseconds: Double) {
+            self.rate = rate
+            self.cpuMicroseconds = cpuMicroseconds
+        }
     }
 
     /// Ours: the full path — FeedbackEvent → collector → JSON → librdkafka → acknowledged.

@@ -21,6 +21,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Events per throughput run.")
     var events: Int = 1_000_000
 
+    @Option(
+        help: ArgumentHelp(
+            "Throughput rounds per setting (ours and kcat each once a round, the order alternating); medians are reported.",
+            discussion:
+                "One pair of runs on a machine the broker shares moves ±25 % with its load; the median of alternating rounds is the figure to trust."
+        ))
+    var rounds: Int = 3
+
     @Option(help: "Which benchmarks: throughput,hook,outage,latency,processor (comma-separated).")
     var only: String = "throughput,hook,outage,latency,processor"
 
@@ -54,23 +62,31 @@ struct BenchCommand: AsyncParsableCommand {
             try benchmark.writeKcatInput(to: input)
             let names = Set(settings.split(separator: ",").map(String.init))
             for setting in ThroughputBenchmark.Setting.all where names.contains(setting.name) {
-                // A fresh, empty broker for each side: the in-memory broker keeps everything it is sent, and a
-                // broker already holding the other side's million events is slower to append to.
-                let kcatBroker = try LocalBroker(tansu: tansu)
-                try kcatBroker.createTopic("kcat")
-                let kcatRun = try benchmark.runKcat(
-                    setting, kcat: kcat, input: input, broker: kcatBroker.address, topic: "kcat")
-                kcatBroker.stop()
-                let oursBroker = try LocalBroker(tansu: tansu)
-                try oursBroker.createTopic("ours")
-                let ours = try await benchmark.runOurs(setting, broker: oursBroker.address, topic: "ours")
-                oursBroker.stop()
-                report.throughput[setting.name] = .init(
-                    ours: ours.rate, kcat: kcatRun.rate, ratio: ours.rate / kcatRun.rate,
-                    oursCpuUs: ours.cpuMicroseconds, kcatCpuUs: kcatRun.cpuMicroseconds)
-                progress(
-                    "throughput \(setting.name): ours \(Int(ours.rate))/s (\(f2(ours.cpuMicroseconds)) µs CPU/event), "
-                        + "kcat \(Int(kcatRun.rate))/s (\(f2(kcatRun.cpuMicroseconds)) µs CPU/event)")
+                var oursRuns: [ThroughputBenchmark.Measurement] = []
+                var kcatRuns: [ThroughputBenchmark.Measurement] = []
+                for round in 0..<(quick ? 1 : max(1, rounds)) {
+                    // A fresh, empty broker for each run: the in-memory broker keeps everything it is sent, and
+                    // a broker already holding the other side's million events is slower to append to. The
+                    // order alternates, so that neither side always runs on the warmer (or busier) machine.
+                    for side in round % 2 == 0 ? ["kcat", "ours"] : ["ours", "kcat"] {
+                        let broker = try LocalBroker(tansu: tansu)
+                        try broker.createTopic(side)
+                        if side == "kcat" {
+                            kcatRuns.append(
+                                try benchmark.runKcat(
+                                    setting, kcat: kcat, input: input, broker: broker.address, topic: side))
+                        } else {
+                            oursRuns.append(try await benchmark.runOurs(setting, broker: broker.address, topic: side))
+                        }
+                        broker.stop()
+                    }
+                    let (ours, kcatRun) = (oursRuns[round], kcatRuns[round])
+                    progress(
+                        "throughput \(setting.name): ours \(Int(ours.rate))/s (\(f2(ours.cpuMicroseconds)) µs CPU/event), "
+                            + "kcat \(Int(kcatRun.rate))/s (\(f2(kcatRun.cpuMicroseconds)) µs CPU/event), "
+                            + "ratio \(f2(ours.rate / kcatRun.rate))")
+                }
+                report.throughput[setting.name] = .init(ours: oursRuns, kcat: kcatRuns)
             }
         }
         if selected.contains("hook") {
@@ -143,7 +159,9 @@ enum BenchTable {
             guard let row = report.throughput[name] else { continue }
             lines.append(
                 pad("throughput \(name)", 27) + pad("\(f(row.ours))/s", 16) + pad("\(f(row.kcat))/s", 16)
-                    + pad(f(row.ratio, 2), 8) + (row.ratio >= 1 ? "≥ 1.0 ok" : "≥ 1.0 MISSED"))
+                    + pad(f(row.ratio, 2), 8) + (row.ratio >= 1 ? "≥ 1.0 ok" : "≥ 1.0 MISSED")
+                    + (row.ratios.map { " (median; rounds " + $0.map { f($0, 2) }.joined(separator: ", ") + ")" } ?? "")
+            )
             if let ours = row.oursCpuUs, let kcat = row.kcatCpuUs {
                 lines.append(
                     pad("  CPU per event", 27) + pad("\(f(ours, 2)) µs", 16) + pad("\(f(kcat, 2)) µs", 16)
