@@ -138,21 +138,27 @@ import Testing
         let statistics = await collector.shutdown(timeout: .seconds(30))
         #expect(statistics.delivered == keys.count)
 
-        let input = FileManager.default.temporaryDirectory.appendingPathComponent("partitioner-\(UUID()).txt")
+        let expected = try Self.partitionsOfKcat(keys, topic: theirs, broker: broker)
+        #expect(expected.count == keys.count && Set(expected.values).count == 7)
+        #expect(try Self.partitions(of: ours, broker: broker) == expected)
+    }
+
+    /// The partition of each key in `topic` (its first message's).
+    static func partitions(of topic: String, broker: TestBroker) throws -> [String: Int] {
+        Dictionary(
+            try TopicReader.read(topic: topic, broker: broker.address).map { ($0.key ?? "", $0.partition) },
+            uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Where kcat's librdkafka, with its default partitioner, puts each of `keys` in `topic`.
+    static func partitionsOfKcat(_ keys: [String], topic: String, broker: TestBroker) throws -> [String: Int] {
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("kcat-keys-\(UUID()).txt")
         try keys.map { "\($0)\t{}" }.joined(separator: "\n").appending("\n").write(
             to: input, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: input) }
         let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }!
-        try TestEnvironment.run(kcat, ["-P", "-b", broker.address, "-t", theirs, "-K", "\t", "-l", input.path])
-
-        func partitions(_ topic: String) throws -> [String: Int] {
-            Dictionary(
-                try TopicReader.read(topic: topic, broker: broker.address).map { ($0.key ?? "", $0.partition) },
-                uniquingKeysWith: { first, _ in first })
-        }
-        let expected = try partitions(theirs)
-        #expect(expected.count == keys.count && Set(expected.values).count == 7)
-        #expect(try partitions(ours) == expected)
+        try TestEnvironment.run(kcat, ["-P", "-b", broker.address, "-t", topic, "-K", "\t", "-l", input.path])
+        return try partitions(of: topic, broker: broker)
     }
 
     /// The producer routes a batch itself once librdkafka has told it the partition count (the first batch goes
@@ -189,15 +195,7 @@ import Testing
         produce(0..<1)  // librdkafka's partitioner: the count is learnt
         produce(1..<keys.count)  // routed here, grouped by partition
 
-        let input = FileManager.default.temporaryDirectory.appendingPathComponent("routed-\(UUID()).txt")
-        try keys.map { "\($0)\t{}" }.joined(separator: "\n").appending("\n").write(
-            to: input, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: input) }
-        let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }!
-        try TestEnvironment.run(kcat, ["-P", "-b", broker.address, "-t", theirs, "-K", "\t", "-l", input.path])
-        let expected = Dictionary(
-            try TopicReader.read(topic: theirs, broker: broker.address).map { ($0.key ?? "", $0.partition) },
-            uniquingKeysWith: { first, _ in first })
+        let expected = try Self.partitionsOfKcat(keys, topic: theirs, broker: broker)
         #expect(expected.count == keys.count && Set(expected.values).count == 7)
 
         let delivered = reports.withLock { $0 }
