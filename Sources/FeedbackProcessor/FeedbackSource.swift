@@ -107,6 +107,25 @@ public final class KafkaSource: FeedbackSource {
 
     public var assignment: [Int32] { consumer.assignment }
 
+    /// Joins the consumer group without consuming: polls until partitions are assigned, putting back any
+    /// record read meanwhile, so the next `poll` starts where the group's committed offsets say. Returns
+    /// whether partitions were assigned within `timeout`. For tools and benchmarks that want the join (a few
+    /// seconds on some brokers) done before they start a clock; the processor needs no such call.
+    ///
+    /// ```swift
+    /// let source = try KafkaSource(brokers: ["127.0.0.1:9092"], topic: "feedback-topic", group: "bench")
+    /// let processor = try FeedbackProcessor(source: source, configuration: configuration)
+    /// guard try source.join(timeout: .seconds(15)) else { throw ... }  // then time processBatch calls
+    /// ```
+    public func join(timeout: Duration) throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while consumer.assignment.isEmpty, ContinuousClock.now < deadline {
+            let records = try poll(max: 1, timeout: .milliseconds(100))
+            if !records.isEmpty { try rewind(records) }
+        }
+        return !consumer.assignment.isEmpty
+    }
+
     /// Leaves the group.
     public func close() { consumer.close() }
 }

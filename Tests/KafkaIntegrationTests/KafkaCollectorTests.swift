@@ -179,7 +179,7 @@ import Testing
             payload.withUnsafeBytes { value in
                 let keyBytes = keys.map { Array($0.utf8) }
                 keyBytes.withUnsafeBufferPointer { all in
-                    producer.produce(
+                    _ = producer.produce(
                         count: range.count,
                         message: { offset in
                             all[range.lowerBound + offset].withUnsafeBytes { key in

@@ -144,6 +144,26 @@ import Testing
         #expect(samples == (try Self.samples((expected.configuration.storePath as NSString).deletingLastPathComponent)))
     }
 
+    /// `join` waits for the group's assignment and puts back what it read: the processor then reads every
+    /// event (the benchmark times all of them, not what was left after a first batch).
+    @Test func joiningTheGroupConsumesNothing() async throws {
+        let events = Array(Self.stream().prefix(600))
+        let broker = try TestBroker.get()
+        let topic = try broker.createTopic("join")
+        try await publish(events, broker, topic: topic)
+        let source = try kafkaSource(broker, topic: topic, group: "group-\(UUID().uuidString.prefix(6))")
+        let processor = try FeedbackProcessor(source: source, configuration: configuration(temporaryDirectory()))
+        #expect(try source.join(timeout: .seconds(15)))
+        #expect(!source.assignment.isEmpty)
+        var processed = 0
+        let deadline = ContinuousClock.now + .seconds(30)
+        while processed < events.count, ContinuousClock.now < deadline {
+            processed += try processor.processBatch(timeout: .milliseconds(500)).processed
+        }
+        #expect(processed == events.count)
+        #expect(try processor.processBatch(timeout: .milliseconds(300)).processed == 0)
+    }
+
     @Test func twoProcessorsInOneGroupProduceTheTotalsOfOne() async throws {
         let events = Self.stream()
         let broker = try TestBroker.get()
