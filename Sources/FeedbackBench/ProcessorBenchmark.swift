@@ -48,12 +48,14 @@ public struct ProcessorBenchmark: Sendable {
             throw ProcessFailure(description: "processor bench: no partitions assigned within 15 s")
         }
         start = ContinuousClock.now
+        let cpuStart = CPUTime.ofThisProcess()
         let deadline = start + .seconds(600)
         var processed = 0
         while processed < events, ContinuousClock.now < deadline {
             processed += try processor.processBatch(timeout: .seconds(2)).processed
         }
         let ours = Double(processed) / (ContinuousClock.now - start).seconds
-        return .init(ours: ours, kcat: kcatRate, ratio: ours / kcatRate)
+        let cpu = (CPUTime.ofThisProcess() - cpuStart) * 1e6 / Double(max(processed, 1))
+        return .init(ours: ours, kcat: kcatRate, ratio: ours / kcatRate, oursCpuUs: cpu)
     }
 }

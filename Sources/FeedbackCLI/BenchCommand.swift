@@ -130,7 +130,9 @@ struct BenchCommand: AsyncParsableCommand {
             report.processor = try await ProcessorBenchmark(events: quick ? 5_000 : min(count, 200_000))
                 .run(broker: broker, kcat: kcat, directory: work)
             broker.stop()
-            progress("processor: \(Int(report.processor!.ours))/s, kcat consuming \(Int(report.processor!.kcat))/s")
+            progress(
+                "processor: \(Int(report.processor!.ours))/s (\(f2(report.processor!.oursCpuUs ?? 0)) µs CPU/event), "
+                    + "kcat consuming \(Int(report.processor!.kcat))/s")
         }
         if json {
             let encoder = JSONEncoder()
