@@ -213,7 +213,7 @@ public final class FeedbackProcessor {
                     [.int(Int64(partition)), .int(offset), .int(newest[partition] ?? 0)])
             }
             let watermark = currentWatermark()
-            var samples: [Sample] = []
+            var samples = SampleBatch()
             if watermark > watermarkBefore {
                 samples = try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
             }
@@ -227,7 +227,9 @@ public final class FeedbackProcessor {
             do {
                 // Named by a batch number from the store: a rolled-back retry reuses it (and rewrites the same
                 // files), while a later batch — even one starting at a redelivered record — never does.
-                try writeSamples(samples, part: Self.padded(try nextCounter("batch")))
+                try samples.write(
+                    to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
+                    level: Int32(configuration.samplesCompressionLevel))
                 if !profileSinks.isEmpty {
                     let profiles = try touched.sorted().compactMap { try profile(user: $0) }
                     for sink in profileSinks { try sink.write(profiles) }
@@ -291,7 +293,11 @@ public final class FeedbackProcessor {
             let samples = try closeWindows(through: Int64.max)
             try attribution().persist(to: store)
             count = samples.count
-            do { try writeSamples(samples, part: Self.padded(try nextCounter("batch"))) } catch {
+            do {
+                try samples.write(
+                    to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
+                    level: Int32(configuration.samplesCompressionLevel))
+            } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }
         }
@@ -554,18 +560,11 @@ public final class FeedbackProcessor {
     // MARK: - Training samples
 
     /// Turns every impression whose window closed (impression time ≤ `limit`) into a sample.
-    /// One training sample: its impression's time and its JSON line.
-    struct Sample {
-        var impressionMs: Int64
-        var json: [UInt8]
-    }
-
-    private func closeWindows(through limit: Int64) throws(LocalLogError) -> [Sample] {
+    private func closeWindows(through limit: Int64) throws(LocalLogError) -> SampleBatch {
         let window = configuration.attributionWindow.milliseconds
         let state = try attribution()
         let closed = state.close(through: limit)
-        var samples: [Sample] = []
-        samples.reserveCapacity(closed.count)
+        var samples = SampleBatch()
         let writer = JSONWriter(capacity: 512)
         for impression in closed {
             // Joined on request id + item; actions without a request id fall back to user + item. Both end
@@ -616,23 +615,9 @@ public final class FeedbackProcessor {
             writer.string(impression.user)
             writer.byte(UInt8(ascii: "}"))
             writer.byte(UInt8(ascii: "\n"))
-            samples.append(Sample(impressionMs: impression.timestampMs, json: writer.bytes))
+            writer.withBytes { samples.append($0, impressionMs: impression.timestampMs) }
         }
         return samples
-    }
-
-    /// Writes samples grouped by their impression's UTC date and hour; one file per partition per batch.
-    private func writeSamples(_ samples: [Sample], part: String) throws {
-        guard !samples.isEmpty else { return }
-        var partitions: [String: [UInt8]] = [:]
-        for sample in samples {
-            partitions[Self.hourPartition(sample.impressionMs), default: []].append(contentsOf: sample.json)
-        }
-        for (partition, bytes) in partitions {
-            try GzipFile.write(
-                bytes, to: "\(configuration.samplesDirectory)/\(partition)/part-\(part).jsonl.gz",
-                level: Int32(configuration.samplesCompressionLevel))
-        }
     }
 
     /// `dt=YYYY-MM-DD/hour=HH` of a Unix time in milliseconds, in UTC. Integer arithmetic (Howard Hinnant's

@@ -23,7 +23,7 @@ package final class JSONWriter {
     package var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
     /// What was written, valid until the next write.
-    func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+    package func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
