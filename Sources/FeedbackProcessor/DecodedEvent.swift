@@ -3,7 +3,7 @@ import Foundation
 /// The fields of a feedback event's JSON that the processor uses. Events from older writers (the seed's
 /// layout, without `event_id` or `timestamp_ms`) are accepted: ids then come from the input position and
 /// milliseconds from `timestamp`.
-struct DecodedEvent: Equatable {
+struct DecodedEvent: Equatable, Sendable {
     var eventID: String
     var requestID: String
     var userID: String

@@ -184,25 +184,35 @@ public final class FeedbackProcessor {
             var batch = BatchState()
             var touchedMinutes = Set<Int64>()
             var records = records
-            var total = 0
+            polled.add(records)
+            var total = records.count
+            var events = Self.decode(records)
             while !records.isEmpty {
-                polled.add(records)
-                total += records.count
+                // The next poll is read first and decoded on another core while this one is applied.
+                var next: [SourceRecord] = []
+                var nextEvents: BackgroundDecode?
+                if total < configuration.batchSize {
+                    do {
+                        next = try source.poll(
+                            max: min(configuration.pollSize, configuration.batchSize - total), timeout: .zero)
+                    } catch {
+                        throw LocalLogError(kind: .storage, message: "\(error)")
+                    }
+                    // Recorded before anything can fail, so that a rolled-back batch rewinds these too.
+                    polled.add(next)
+                    total += next.count
+                    // Any change (a partition taken away, or a new one whose events could be older than this
+                    // batch's watermark) means a rebalance: start the batch again with the new assignment.
+                    if source.assignment != assigned {
+                        throw LocalLogError(kind: .storage, message: Self.rebalancedMessage)
+                    }
+                    if !next.isEmpty { nextEvents = BackgroundDecode(next) }
+                }
                 try apply(
-                    records, applied: &applied, newest: &newest, batch: &batch, touchedMinutes: &touchedMinutes,
-                    statistics: &statistics)
-                guard total < configuration.batchSize else { break }
-                do {
-                    records = try source.poll(
-                        max: min(configuration.pollSize, configuration.batchSize - total), timeout: .zero)
-                } catch {
-                    throw LocalLogError(kind: .storage, message: "\(error)")
-                }
-                // Any change (a partition taken away, or a new one whose events could be older than this
-                // batch's watermark) means a rebalance: start the batch again with the new assignment.
-                if source.assignment != assigned {
-                    throw LocalLogError(kind: .storage, message: Self.rebalancedMessage)
-                }
+                    records, events, applied: &applied, newest: &newest, batch: &batch,
+                    touchedMinutes: &touchedMinutes, statistics: &statistics)
+                records = next
+                events = nextEvents?.wait() ?? []
             }
             try write(batch)
             let touched = batch.touchedUsers
@@ -248,21 +258,19 @@ public final class FeedbackProcessor {
     /// Applies one poll's records: skips what the store already applied (by offset) and events seen before
     /// (by id), decodes the rest and applies them to `batch`.
     private func apply(
-        _ records: [SourceRecord], applied: inout [Int32: Int64], newest: inout [Int32: Int64],
-        batch: inout BatchState, touchedMinutes: inout Set<Int64>, statistics: inout ProcessorStatistics
+        _ records: [SourceRecord], _ decoded: [DecodedEvent?], applied: inout [Int32: Int64],
+        newest: inout [Int32: Int64], batch: inout BatchState, touchedMinutes: inout Set<Int64>,
+        statistics: inout ProcessorStatistics
     ) throws(LocalLogError) {
         var events: [(partition: Int32, event: DecodedEvent)] = []
         events.reserveCapacity(records.count)
-        for record in records {
+        for (record, event) in zip(records, decoded) {
             if record.offset <= applied[record.partition, default: -1] {
                 statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
                 continue
             }
             applied[record.partition] = record.offset
-            guard
-                let event = DecodedEvent.decode(
-                    json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
-            else {
+            guard let event else {
                 statistics.invalid += 1
                 counters.invalidRecord(partition: record.partition, offset: record.offset, payload: record.payload)
                 continue
@@ -281,6 +289,11 @@ public final class FeedbackProcessor {
             statistics.processed += 1
             newest[partition] = max(newest[partition, default: Int64.min], event.timestampMs)
         }
+    }
+
+    /// Each record's event (nil: not a feedback event). Pure: runs on any thread.
+    static func decode(_ records: [SourceRecord]) -> [DecodedEvent?] {
+        records.map { DecodedEvent.decode(json: $0.payload, fallbackID: "\($0.partition)-\($0.offset)") }
     }
 
     /// Emits a sample for every impression still waiting, whatever its window: for a final run over a
