@@ -16,7 +16,7 @@ import FeedbackLog
 final class AttributionState {
     /// An impression waiting for its window to close. (Classes: held in a segment and an index, and moved
     /// between arrays, at the cost of one reference count instead of one per string.)
-    final class Impression {
+    final class Impression: Sendable {
         let eventID: String
         let requestID: String
         let user: String

@@ -214,6 +214,21 @@ public final class FeedbackProcessor {
                 records = next
                 events = nextEvents?.wait() ?? []
             }
+            // Windows close (their joins computed here) before this batch's profiles, metrics, offsets and
+            // state go to the store, so that the samples' JSON, gzip and files are done on another core
+            // meanwhile.
+            let watermark = currentWatermark()
+            var closed: [ClosedImpression] = []
+            if watermark > watermarkBefore {
+                closed = try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
+            }
+            // Named by a batch number from the store: a rolled-back retry reuses it (and rewrites the same
+            // files), while a later batch — even one starting at a redelivered record — never does.
+            let sampleFiles = SampleFileWrite(
+                closed, directory: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
+                level: Int32(configuration.samplesCompressionLevel))
+            // Never left running: a retry of this batch rewrites the same files.
+            defer { sampleFiles.waitIgnoringErrors() }
             try write(batch)
             let touched = batch.touchedUsers
             for (partition, offset) in applied {
@@ -222,24 +237,15 @@ public final class FeedbackProcessor {
                         + "ON CONFLICT(partition) DO UPDATE SET applied = excluded.applied, newest_ms = excluded.newest_ms",
                     [.int(Int64(partition)), .int(offset), .int(newest[partition] ?? 0)])
             }
-            let watermark = currentWatermark()
-            var samples = SampleBatch()
-            if watermark > watermarkBefore {
-                samples = try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
-            }
             if watermark > Int64.min / 2 {  // no watermark yet while an assigned partition is unread
                 try store.run(
                     "DELETE FROM seen WHERE ts < ?", [.int(watermark - configuration.deduplicationWindow.milliseconds)])
                 try attribution().expireActions(before: watermark - 2 * configuration.attributionWindow.milliseconds)
             }
             try attribution().persist(to: store)
-            statistics.samples = samples.count
+            statistics.samples = closed.count
             do {
-                // Named by a batch number from the store: a rolled-back retry reuses it (and rewrites the same
-                // files), while a later batch — even one starting at a redelivered record — never does.
-                try samples.write(
-                    to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
-                    level: Int32(configuration.samplesCompressionLevel))
+                try sampleFiles.wait()
                 if !profileSinks.isEmpty {
                     let profiles = try touched.sorted().compactMap { try profile(user: $0) }
                     for sink in profileSinks { try sink.write(profiles) }
@@ -303,11 +309,11 @@ public final class FeedbackProcessor {
         var count = 0
         try inTransaction { () throws(LocalLogError) in
             try attribution().begin(segment: try nextCounter("segment"))
-            let samples = try closeWindows(through: Int64.max)
+            let closed = try closeWindows(through: Int64.max)
             try attribution().persist(to: store)
-            count = samples.count
+            count = closed.count
             do {
-                try samples.write(
+                try SampleBatch(closed).write(
                     to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
                     level: Int32(configuration.samplesCompressionLevel))
             } catch {
@@ -572,65 +578,26 @@ public final class FeedbackProcessor {
 
     // MARK: - Training samples
 
-    /// Turns every impression whose window closed (impression time ≤ `limit`) into a sample.
-    private func closeWindows(through limit: Int64) throws(LocalLogError) -> SampleBatch {
+    /// Takes every impression whose window closed (impression time ≤ `limit`) out of the state, with what joined it.
+    private func closeWindows(through limit: Int64) throws(LocalLogError) -> [ClosedImpression] {
         let window = configuration.attributionWindow.milliseconds
         let state = try attribution()
-        let closed = state.close(through: limit)
-        var samples = SampleBatch()
-        let writer = JSONWriter(capacity: 512)
-        for impression in closed {
+        return state.close(through: limit).map { impression in
             // Joined on request id + item; actions without a request id fall back to user + item. Both end
             // with the window, so that when a window is closed (which depends on batching) does not change
             // its sample.
-            var clickCount = 0
-            var firstClick: Int64?
-            var conversionCount = 0
-            var value = 0.0
+            var closed = ClosedImpression(impression: impression)
             for action in state.actions(joining: impression, windowMs: window) {
                 if action.type == "click" {
-                    clickCount += 1
-                    firstClick = min(firstClick ?? action.timestampMs, action.timestampMs)
+                    closed.clicks += 1
+                    closed.firstClickMs = min(closed.firstClickMs ?? action.timestampMs, action.timestampMs)
                 } else if action.type == "conversion" {
-                    conversionCount += 1
-                    value += action.value
+                    closed.conversions += 1
+                    closed.conversionValue += action.value
                 }
             }
-            // Keys in sorted order; written with the collector's JSON writer (Foundation's sortedKeys collates
-            // through ICU and was half of the processor's time).
-            writer.reset()
-            writer.raw("{\"click_ts_ms\":")
-            if let firstClick { writer.int(firstClick) } else { writer.raw("null") }
-            writer.raw(clickCount > 0 ? ",\"clicked\":true" : ",\"clicked\":false")
-            writer.raw(",\"conversion_value\":")
-            writer.double(value)
-            writer.raw(conversionCount > 0 ? ",\"converted\":true" : ",\"converted\":false")
-            writer.raw(",\"device_id\":")
-            writer.string(impression.device)
-            writer.raw(",\"impression_id\":")
-            writer.string(impression.eventID)
-            writer.raw(",\"impression_ts_ms\":")
-            writer.int(impression.timestampMs)
-            writer.raw(",\"item_id\":")
-            writer.string(impression.item)
-            writer.raw(clickCount > 0 ? ",\"label\":1" : ",\"label\":0")
-            writer.raw(",\"labels\":")
-            writer.labels(impression.labels)
-            writer.raw(",\"position\":")
-            writer.int(impression.position)
-            writer.raw(",\"request_id\":")
-            writer.string(impression.requestID)
-            writer.raw(",\"scene\":")
-            writer.string(impression.scene)
-            writer.raw(",\"score\":")
-            writer.double(impression.score)
-            writer.raw(",\"user_id\":")
-            writer.string(impression.user)
-            writer.byte(UInt8(ascii: "}"))
-            writer.byte(UInt8(ascii: "\n"))
-            writer.withBytes { samples.append($0, impressionMs: impression.timestampMs) }
+            return closed
         }
-        return samples
     }
 
     /// `dt=YYYY-MM-DD/hour=HH` of a Unix time in milliseconds, in UTC. Integer arithmetic (Howard Hinnant's

@@ -1,15 +1,28 @@
+import Feedback
+
 /// One batch's training samples: JSON lines grouped by the UTC hour of their impression, appended as they are
 /// written (no array and no partition name per sample), then written as one gzip file per hour,
 /// `dt=YYYY-MM-DD/hour=HH/part-N.jsonl.gz`.
 ///
 /// ```swift
-/// var samples = SampleBatch()
-/// samples.append(line, impressionMs: 1_704_067_200_000)  // `line` ends with "\n"
+/// let samples = SampleBatch(closedImpressions)  // or SampleBatch() and append(_:impressionMs:) per line
 /// try samples.write(to: "feedback-data/samples", part: "00000007", level: 1)
 /// ```
 struct SampleBatch {
     /// The samples in the batch.
     private(set) var count = 0
+
+    /// The samples of `closed`, in order.
+    init(_ closed: [ClosedImpression]) {
+        let writer = JSONWriter(capacity: 512)
+        for impression in closed {
+            writer.reset()
+            impression.writeSample(to: writer)
+            writer.withBytes { append($0, impressionMs: impression.impression.timestampMs) }
+        }
+    }
+
+    init() {}
     /// Lines by hour since the epoch (floor of milliseconds / 3,600,000).
     private var linesByHour: [Int64: [UInt8]] = [:]
 

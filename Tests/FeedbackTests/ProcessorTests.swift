@@ -203,6 +203,31 @@ import Testing
         #expect(a.count == 3 && a == b)
     }
 
+    /// Sample files are written on another thread while the batch goes to the store: when they cannot be
+    /// written, the batch still fails whole (nothing committed), and once they can, the outputs are exact.
+    @Test func samplesThatCannotBeWrittenRollTheBatchBack() throws {
+        let (whole, _, wholeSamples) = try run(batchSize: 1000, stream: stream())
+        let directory = temporaryPath("unwritable")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        try log.append(stream().map { LogEntry(key: nil, payload: $0) })
+        // A file where the samples directory should be: creating dt=.../hour=... under it fails.
+        try Data("not a directory".utf8).write(to: URL(fileURLWithPath: directory + "-blocked"))
+        var blocked = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-blocked")
+        blocked.batchSize = 1000
+        #expect(throws: (any Error).self) { try FeedbackProcessor(log: log, configuration: blocked).processBatch() }
+        var open = blocked
+        open.samplesDirectory = directory + "-samples"
+        let processor = try FeedbackProcessor(log: log, configuration: open)
+        let total = try processor.processAvailable()
+        #expect(total.processed == 8 && total.duplicates == 1 && total.invalid == 1, "\(total)")
+        #expect(try whole.metrics(limit: 100) == processor.metrics(limit: 100))
+        #expect(try whole.profile(user: "u1") == processor.profile(user: "u1"))
+        let a = try samples(in: wholeSamples).map { NSDictionary(dictionary: $0) }
+        let b = try samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
+        #expect(a.count == 3 && a == b)
+    }
+
     /// A user who clicked more than `recentClicks` times keeps only the newest ones, across batches.
     @Test func recentClicksKeepsTheNewest() throws {
         let clicks = (0..<25).map { index in
