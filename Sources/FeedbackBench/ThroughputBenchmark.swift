@@ -89,7 +89,7 @@ public struct ThroughputBenchmark: Sendable {
 
     /// Writes the same events, pre-encoded, as kcat input lines `key<TAB>json`.
     public func writeKcatInput(to path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         var chunk: [UInt8] = []

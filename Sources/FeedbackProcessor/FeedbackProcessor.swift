@@ -188,31 +188,31 @@ public final class FeedbackProcessor {
             var total = records.count
             var events = Self.decode(records)
             while !records.isEmpty {
-                // The next poll is read first and decoded on another core while this one is applied.
-                var next: [SourceRecord] = []
-                var nextEvents: BackgroundDecode?
-                if total < configuration.batchSize {
-                    do {
-                        next = try source.poll(
-                            max: min(configuration.pollSize, configuration.batchSize - total), timeout: .zero)
-                    } catch {
-                        throw LocalLogError(kind: .storage, message: "\(error)")
-                    }
-                    // Recorded before anything can fail, so that a rolled-back batch rewinds these too.
-                    polled.add(next)
-                    total += next.count
-                    // Any change (a partition taken away, or a new one whose events could be older than this
-                    // batch's watermark) means a rebalance: start the batch again with the new assignment.
-                    if source.assignment != assigned {
-                        throw LocalLogError(kind: .storage, message: Self.rebalancedMessage)
-                    }
-                    if !next.isEmpty { nextEvents = BackgroundDecode(next) }
+                // The next poll is read and decoded on another thread while this one is applied.
+                let ahead =
+                    total < configuration.batchSize
+                    ? PollAhead(source, max: min(configuration.pollSize, configuration.batchSize - total)) : nil
+                do throws(LocalLogError) {
+                    try apply(
+                        records, events, applied: &applied, newest: &newest, batch: &batch,
+                        touchedMinutes: &touchedMinutes, statistics: &statistics)
+                } catch {
+                    // The source is not left in use by the other thread, and what it read is rewound too.
+                    if let next = try? ahead?.wait() { polled.add(next.records) }
+                    throw error
                 }
-                try apply(
-                    records, events, applied: &applied, newest: &newest, batch: &batch,
-                    touchedMinutes: &touchedMinutes, statistics: &statistics)
-                records = next
-                events = nextEvents?.wait() ?? []
+                guard let ahead else { break }
+                let next: PollAhead.Poll
+                do { next = try ahead.wait() } catch { throw LocalLogError(kind: .storage, message: "\(error)") }
+                polled.add(next.records)
+                total += next.records.count
+                // Any change (a partition taken away, or a new one whose events could be older than this
+                // batch's watermark) means a rebalance: start the batch again with the new assignment.
+                if source.assignment != assigned {
+                    throw LocalLogError(kind: .storage, message: Self.rebalancedMessage)
+                }
+                records = next.records
+                events = next.events
             }
             // Windows close (their joins computed here) before this batch's profiles, metrics, offsets and
             // state go to the store, so that the samples' JSON, gzip and files are done on another core

@@ -1,0 +1,45 @@
+import Dispatch
+import Synchronization
+
+/// Reads the next poll from the source and decodes it on another thread while the processor applies the
+/// previous one: the processor's own thread is the busy one, and reading records (the consumer's copies)
+/// and their JSON were a quarter of its work. Nothing else is shared: the processor touches the source only
+/// before starting a `PollAhead` and after ``wait()``, never while it runs.
+///
+/// ```swift
+/// let ahead = PollAhead(source, max: 10_000)
+/// try apply(currentRecords, currentEvents)
+/// let (nextRecords, nextEvents) = try ahead.wait()
+/// ```
+final class PollAhead: Sendable {
+    typealias Poll = (records: [SourceRecord], events: [DecodedEvent?])
+
+    /// The source, lent to the background thread for one poll.
+    private struct Lent: @unchecked Sendable {
+        // @unchecked Sendable: used by one thread at a time — the processor starts the poll, then waits for it
+        // before it touches the source again.
+        let source: any FeedbackSource
+    }
+
+    private let done = DispatchSemaphore(value: 0)
+    private let outcome = Mutex<Result<Poll, any Error>?>(nil)
+
+    init(_ source: any FeedbackSource, max: Int) {
+        let lent = Lent(source: source)
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            let result = Result { () throws -> Poll in
+                let records = try lent.source.poll(max: max, timeout: .zero)
+                return (records, FeedbackProcessor.decode(records))
+            }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+    }
+
+    /// The records read and their events, in order (nil: not a feedback event); throws what the poll threw.
+    /// Blocks until the poll is done; call once.
+    func wait() throws -> Poll {
+        done.wait()
+        return try outcome.withLock { $0 }!.get()
+    }
+}
