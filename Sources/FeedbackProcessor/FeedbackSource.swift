@@ -16,7 +16,8 @@ public struct SourceRecord: Sendable, Hashable {
 }
 
 /// Where the processor reads feedback events: the embedded local log or a Kafka consumer group.
-/// Not thread-safe: one processor drives one source.
+/// Need not be thread-safe: one processor drives one source, one call at a time — though not always from
+/// the same thread (it reads the next poll on another thread while it applies the previous one).
 public protocol FeedbackSource: AnyObject {
     var name: String { get }
     /// Called once before the first poll with the last offset applied per partition (from the processor's
