@@ -122,6 +122,35 @@ package final class SQLiteConnection {
         return returned
     }
 
+    /// ``runMany(_:_:rows:)`` for rows of two integers returning two integers (`RETURNING a, b`), bound and
+    /// read without a ``Value`` array per row: the processor's seen-id inserts, one per event.
+    package func runMany(
+        _ head: String, _ tail: String, pairs: [(Int64, Int64)]
+    ) throws(LocalLogError) -> [(Int64, Int64)] {
+        var returned: [(Int64, Int64)] = []
+        var start = 0
+        for size in [256, 64, 16, 4, 1] {
+            guard pairs.count - start >= size else { continue }
+            let sql = head + " VALUES " + Array(repeating: "(?,?)", count: size).joined(separator: ",") + " " + tail
+            let statement = try prepare(sql)
+            while pairs.count - start >= size {
+                defer { sqlite3_reset(statement) }
+                for index in 0..<size {
+                    sqlite3_bind_int64(statement, Int32(2 * index + 1), pairs[start + index].0)
+                    sqlite3_bind_int64(statement, Int32(2 * index + 2), pairs[start + index].1)
+                }
+                while true {
+                    let status = sqlite3_step(statement)
+                    if status == SQLITE_DONE { break }
+                    guard status == SQLITE_ROW else { throw lastFailure() }
+                    returned.append((sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1)))
+                }
+                start += size
+            }
+        }
+        return returned
+    }
+
     package func queryInt(_ sql: String, _ values: [Value]) throws(LocalLogError) -> Int64? {
         let statement = try prepare(sql)
         defer { sqlite3_reset(statement) }

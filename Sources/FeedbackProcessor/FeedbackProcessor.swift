@@ -396,13 +396,9 @@ public final class FeedbackProcessor {
     private func recordSeen(_ keys: [SeenKey]) throws(LocalLogError) -> Set<SeenKey> {
         let inserted = try store.runMany(
             "INSERT OR IGNORE INTO seen (ts, id_hash)", "RETURNING ts, id_hash",
-            rows: keys.map { [.int($0.timestampMs), .int($0.idHash)] })
+            pairs: keys.map { ($0.timestampMs, $0.idHash) })
         var firstSeen = Set<SeenKey>(minimumCapacity: inserted.count)
-        for row in inserted {
-            if case .int(let time) = row[0], case .int(let hash) = row[1] {
-                firstSeen.insert(SeenKey(timestampMs: time, idHash: hash))
-            }
-        }
+        for (time, hash) in inserted { firstSeen.insert(SeenKey(timestampMs: time, idHash: hash)) }
         return firstSeen
     }
 
