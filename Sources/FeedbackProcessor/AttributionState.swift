@@ -82,6 +82,11 @@ final class AttributionState {
         var oldestMs = Int64.max
         /// Impressions: those at or before it are closed. Actions: those before it have expired.
         var bound = Int64.min
+
+        mutating func append(_ item: Element, at timeMs: Int64) {
+            items.append(item)
+            oldestMs = min(oldestMs, timeMs)
+        }
     }
 
     private enum Kind: Int64 {
@@ -101,18 +106,17 @@ final class AttributionState {
     private var actionsByRequest: [PairKey: [Action]] = [:]  // request id + item (actions with a request id)
     private var actionsByUser: [PairKey: [Action]] = [:]  // user + item (actions without one)
 
-    /// Label sets seen recently, so that impressions with equal labels share one dictionary (most carry one
-    /// of a few recall sources: ~200 bytes saved per impression). Bounded; cleared when full.
-    private var labelSets = Set<[String: String]>()
-    private static let labelSetLimit = 4096
+    /// Shared by impressions with equal labels.
+    let labelSets: LabelSets
 
     /// Impressions waiting for their window.
     private(set) var impressionCount = 0
     /// Actions held for joining.
     private(set) var actionCount = 0
 
-    /// The state as the store holds it.
-    init(store: SQLiteConnection) throws(LocalLogError) {
+    /// The state as the store holds it; equal label sets share storage through `labelSets`.
+    init(store: SQLiteConnection, labelSets: LabelSets) throws(LocalLogError) {
+        self.labelSets = labelSets
         // One segment at a time, so that the blobs are not all held at once beside what they decode to.
         let ids = try store.query("SELECT id FROM attribution_segments ORDER BY id", []).compactMap { row in
             if case .int(let id) = row[0] { id } else { nil }
@@ -131,7 +135,8 @@ final class AttributionState {
                     let impression = Impression(
                         eventID: try reader.string(), requestID: try reader.string(), user: try reader.string(),
                         device: try reader.string(), item: try reader.string(), scene: try reader.string(),
-                        position: try reader.int(), score: try reader.double(), labels: shared(try reader.labels()),
+                        position: try reader.int(), score: try reader.double(),
+                        labels: labelSets.shared(try reader.labels()),
                         timestampMs: try reader.int())
                     if impression.timestampMs > bound { add(impression, to: segment) }
                 }
@@ -160,27 +165,16 @@ final class AttributionState {
 
     func add(_ impression: Impression) { add(impression, to: current) }
 
-    /// `labels`, or an equal dictionary already held (one storage for many impressions).
-    func shared(_ labels: [String: String]) -> [String: String] {
-        if labels.isEmpty { return [:] }
-        if let index = labelSets.firstIndex(of: labels) { return labelSets[index] }
-        if labelSets.count >= Self.labelSetLimit { labelSets.removeAll(keepingCapacity: true) }
-        labelSets.insert(labels)
-        return labels
-    }
-
     func add(_ action: Action) { add(action, to: current) }
 
     private func add(_ impression: Impression, to segment: Int64) {
-        impressionSegments[segment]!.items.append(impression)
-        impressionSegments[segment]!.oldestMs = min(impressionSegments[segment]!.oldestMs, impression.timestampMs)
+        impressionSegments[segment, default: Segment()].append(impression, at: impression.timestampMs)
         openImpressions[PairKey(first: impression.requestID, second: impression.item), default: []].append(impression)
         impressionCount += 1
     }
 
     private func add(_ action: Action, to segment: Int64) {
-        actionSegments[segment]!.items.append(action)
-        actionSegments[segment]!.oldestMs = min(actionSegments[segment]!.oldestMs, action.timestampMs)
+        actionSegments[segment, default: Segment()].append(action, at: action.timestampMs)
         if action.requestID.isEmpty {
             actionsByUser[PairKey(first: action.user, second: action.item), default: []].append(action)
         } else {

@@ -63,7 +63,8 @@ extension FeedbackProcessor {
             ALTER TABLE seen_by_time RENAME TO seen;
             CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL);
             """)
-        let state = try AttributionState(store: store)
+        let labelSets = LabelSets()
+        let state = try AttributionState(store: store, labelSets: labelSets)
         state.begin(segment: 0)
         for row in try store.query(
             "SELECT event_id, request_id, user_id, device_id, item_id, scene, position, score, labels, ts FROM pending",
@@ -77,7 +78,8 @@ extension FeedbackProcessor {
             state.add(
                 AttributionState.Impression(
                     eventID: eventID, requestID: requestID, user: user, device: device, item: item, scene: scene,
-                    position: position, score: score, labels: state.shared(decodeLabels(labels)), timestampMs: time))
+                    position: position, score: score, labels: labelSets.shared(decodeLabels(labels)), timestampMs: time)
+            )
         }
         for row in try store.query("SELECT event_id, type, request_id, user_id, item_id, ts, value FROM actions", []) {
             guard case .text(let eventID) = row[0], case .text(let type) = row[1], case .text(let requestID) = row[2],

@@ -31,7 +31,11 @@ public final class FeedbackProcessor {
     private var attributionState: AttributionState?
     /// Affinity feature names by `recall_source` label value (see `sourceFeatures`).
     private var featureNames: [String: [String]] = [:]
+    /// Affinity feature names by category (see `categoryFeature`).
+    private var categoryFeatureNames: [String: String] = [:]
     private let counters: ProcessorMetrics
+    /// Shared by events with equal labels (decoded on another thread too).
+    private let labelSets = LabelSets()
 
     /// A processor over the embedded local log.
     public convenience init(
@@ -147,9 +151,21 @@ public final class FeedbackProcessor {
         private var last: [Int32: Int64] = [:]
 
         mutating func add(_ records: [SourceRecord]) {
-            for record in records {
-                first[record.partition] = min(first[record.partition] ?? .max, record.offset)
-                last[record.partition] = max(last[record.partition] ?? .min, record.offset)
+            // Records come in runs of one partition: one look-up per run.
+            var start = records.startIndex
+            while start < records.endIndex {
+                let partition = records[start].partition
+                var lowest = records[start].offset
+                var highest = lowest
+                var end = start + 1
+                while end < records.endIndex, records[end].partition == partition {
+                    lowest = min(lowest, records[end].offset)
+                    highest = max(highest, records[end].offset)
+                    end += 1
+                }
+                first[partition] = min(first[partition] ?? .max, lowest)
+                last[partition] = max(last[partition] ?? .min, highest)
+                start = end
             }
         }
 
@@ -182,20 +198,20 @@ public final class FeedbackProcessor {
             let watermarkBefore = currentWatermark()
             try attribution().begin(segment: try nextCounter("segment"))
             var batch = BatchState()
-            var touchedMinutes = Set<Int64>()
             var records = records
             polled.add(records)
             var total = records.count
-            var events = Self.decode(records)
+            var events = Self.decode(records, labelSets: labelSets)
             while !records.isEmpty {
                 // The next poll is read and decoded on another thread while this one is applied.
                 let ahead =
                     total < configuration.batchSize
-                    ? PollAhead(source, max: min(configuration.pollSize, configuration.batchSize - total)) : nil
+                    ? PollAhead(
+                        source, max: min(configuration.pollSize, configuration.batchSize - total), labelSets: labelSets)
+                    : nil
                 do throws(LocalLogError) {
                     try apply(
-                        records, events, applied: &applied, newest: &newest, batch: &batch,
-                        touchedMinutes: &touchedMinutes, statistics: &statistics)
+                        records, events, applied: &applied, newest: &newest, batch: &batch, statistics: &statistics)
                 } catch {
                     // The source is not left in use by the other thread, and what it read is rewound too.
                     if let next = try? ahead?.wait() { polled.add(next.records) }
@@ -230,7 +246,7 @@ public final class FeedbackProcessor {
             // Never left running: a retry of this batch rewrites the same files.
             defer { sampleFiles.waitIgnoringErrors() }
             try write(batch)
-            let touched = batch.touchedUsers
+            let touched = batch.users.keys
             for (partition, offset) in applied {
                 try store.run(
                     "INSERT INTO offsets (partition, applied, newest_ms) VALUES (?, ?, ?) "
@@ -251,7 +267,7 @@ public final class FeedbackProcessor {
                     for sink in profileSinks { try sink.write(profiles) }
                 }
                 if !metricsSinks.isEmpty {
-                    let windows = try metrics(minutes: touchedMinutes)
+                    let windows = try metrics(minutes: Set(batch.metrics.keys.map(\.minute)))
                     let version = try nextCounter("metrics_version")
                     for sink in metricsSinks { try sink.write(windows, version: version) }
                 }
@@ -265,41 +281,63 @@ public final class FeedbackProcessor {
     /// (by id), decodes the rest and applies them to `batch`.
     private func apply(
         _ records: [SourceRecord], _ decoded: [DecodedEvent?], applied: inout [Int32: Int64],
-        newest: inout [Int32: Int64], batch: inout BatchState, touchedMinutes: inout Set<Int64>,
-        statistics: inout ProcessorStatistics
+        newest: inout [Int32: Int64], batch: inout BatchState, statistics: inout ProcessorStatistics
     ) throws(LocalLogError) {
-        var events: [(partition: Int32, event: DecodedEvent)] = []
-        events.reserveCapacity(records.count)
-        for (record, event) in zip(records, decoded) {
-            if record.offset <= applied[record.partition, default: -1] {
+        // Records come in runs of one partition: its offsets are looked up once per run.
+        var accepted: [Int] = []  // indices of the events to apply
+        accepted.reserveCapacity(records.count)
+        var partition = Int32.min
+        var appliedUpTo: Int64 = -1
+        for (index, record) in records.enumerated() {
+            if record.partition != partition {
+                if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
+                partition = record.partition
+                appliedUpTo = applied[partition, default: -1]
+            }
+            if record.offset <= appliedUpTo {
                 statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
                 continue
             }
-            applied[record.partition] = record.offset
-            guard let event else {
+            appliedUpTo = record.offset
+            guard decoded[index] != nil else {
                 statistics.invalid += 1
                 counters.invalidRecord(partition: record.partition, offset: record.offset, payload: record.payload)
                 continue
             }
-            events.append((record.partition, event))
+            accepted.append(index)
         }
-        let keys = events.map { SeenKey(timestampMs: $0.event.timestampMs, idHash: EventIDHash.of($0.event.eventID)) }
+        if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
+        let keys = accepted.map {
+            SeenKey(timestampMs: decoded[$0]!.timestampMs, idHash: EventIDHash.of(decoded[$0]!.eventID))
+        }
         var firstSeen = try recordSeen(keys)
-        for ((partition, event), key) in zip(events, keys) {
+        partition = Int32.min
+        var newestInRun = Int64.min
+        for (index, key) in zip(accepted, keys) {
             guard firstSeen.remove(key) != nil else {
                 statistics.duplicates += 1
                 continue
             }
-            try apply(event, to: &batch)
-            touchedMinutes.insert(event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000)
+            try apply(decoded[index]!, to: &batch)
             statistics.processed += 1
-            newest[partition] = max(newest[partition, default: Int64.min], event.timestampMs)
+            if records[index].partition != partition {
+                if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
+                partition = records[index].partition
+                newestInRun = Int64.min
+            }
+            newestInRun = max(newestInRun, key.timestampMs)
         }
+        if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
     }
 
-    /// Each record's event (nil: not a feedback event). Pure: runs on any thread.
-    static func decode(_ records: [SourceRecord]) -> [DecodedEvent?] {
-        records.map { DecodedEvent.decode(json: $0.payload, fallbackID: "\($0.partition)-\($0.offset)") }
+    /// Each record's event (nil: not a feedback event), equal label sets sharing one storage through
+    /// `labelSets`. Runs on any thread.
+    static func decode(_ records: [SourceRecord], labelSets: LabelSets) -> [DecodedEvent?] {
+        records.map { record in
+            var event = DecodedEvent.decode(json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
+            if let labels = event?.labels, !labels.isEmpty { event!.labels = labelSets.shared(labels) }
+            return event
+        }
     }
 
     /// Emits a sample for every impression still waiting, whatever its window: for a final run over a
@@ -339,7 +377,7 @@ public final class FeedbackProcessor {
 
     private func attribution() throws(LocalLogError) -> AttributionState {
         if let attributionState { return attributionState }
-        let state = try AttributionState(store: store)
+        let state = try AttributionState(store: store, labelSets: labelSets)
         attributionState = state
         return state
     }
@@ -350,24 +388,9 @@ public final class FeedbackProcessor {
     /// end of the batch (`write(_:)`). Values that depend on order (decayed affinities, revenue sums) are
     /// loaded once and then updated event by event, so they come out bit for bit as if written per event.
     struct BatchState {
-        var counts: [ProfileCountKey: Int64] = [:]
-        var lastSeen: [String: Int64] = [:]
-        var clickedUsers = Set<String>()
+        var users: [String: UserChanges] = [:]
         var clicks: [[SQLiteConnection.Value]] = []
-        var affinity: [AffinityKey: (score: Double, updated: Int64)] = [:]
         var metrics: [MetricsKey: MetricsTotals] = [:]
-
-        var touchedUsers: Set<String> { Set(lastSeen.keys) }
-    }
-
-    struct ProfileCountKey: Hashable {
-        var user: String
-        var type: String
-    }
-
-    struct AffinityKey: Hashable {
-        var user: String
-        var feature: String
     }
 
     struct MetricsKey: Hashable {
@@ -381,6 +404,17 @@ public final class FeedbackProcessor {
         var clicks: Int64 = 0
         var conversions: Int64 = 0
         var revenue = 0.0
+
+        /// Counts one impression, click or conversion (worth `amount`).
+        mutating func count(_ type: String, amount: Double?) {
+            switch type {
+            case "impression": impressions += 1
+            case "click": clicks += 1
+            default:
+                conversions += 1
+                revenue += amount ?? 0
+            }
+        }
     }
 
     /// An event as the store remembers it: its time and the hash of its id (`EventIDHash`).
@@ -404,48 +438,43 @@ public final class FeedbackProcessor {
 
     private func apply(_ event: DecodedEvent, to batch: inout BatchState) throws(LocalLogError) {
         let user = event.profileKey
-        var labels = event.labels
         let state = try attribution()
-        if event.type != "impression", !event.requestID.isEmpty,
+        var recallSource = event.labels["recall_source"]
+        if recallSource == nil, event.type != "impression", !event.requestID.isEmpty,
             // Only an impression whose attribution window is still open at the click (whatever the
             // batching, older ones may already be closed and gone).
             let shown = state.labels(
                 request: event.requestID, item: event.itemID,
                 after: event.timestampMs - configuration.attributionWindow.milliseconds)
         {
-            // A click carries no labels: it inherits its impression's (recall source, ...).
-            labels.merge(shown) { own, _ in own }
+            // A click carries no labels: it inherits its impression's recall source.
+            recallSource = shown["recall_source"]
         }
         if !user.isEmpty {
-            batch.counts[ProfileCountKey(user: user, type: event.type), default: 0] += 1
-            batch.lastSeen[user] = max(batch.lastSeen[user] ?? Int64.min, event.timestampMs)
+            let weight = ProcessorConfiguration.weight(event.type)
+            // The affinity features of a weighted event: one per recall source (`hot|ann` is two), and its
+            // category.
+            try batch.users[user, default: UserChanges()].record(
+                event.type, at: event.timestampMs, weight: weight,
+                features: weight == 0 ? [] : recallSource.map(sourceFeatures) ?? [],
+                extraFeature: weight == 0 ? nil : event.category.map(categoryFeature),
+                halfLifeMs: Double(configuration.affinityHalfLife.milliseconds)
+            ) { () throws(LocalLogError) in try storedAffinity(user: user) }
             if event.type == "click" {
                 batch.clicks.append([.text(event.eventID), .text(user), .text(event.itemID), .int(event.timestampMs)])
-                batch.clickedUsers.insert(user)
-            }
-            let weight = ProcessorConfiguration.weight(event.type)
-            if weight != 0 {
-                for feature in features(labels: labels, category: event.category) {
-                    try addAffinity(
-                        AffinityKey(user: user, feature: feature), weight: weight, at: event.timestampMs, to: &batch)
-                }
             }
         }
-        let source = labels["recall_source"] ?? "unknown"
-        let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
         switch event.type {
         case "impression", "click", "conversion":
-            let key = MetricsKey(minute: minute, scene: event.scene, source: source)
-            var totals: MetricsTotals
-            if let current = batch.metrics[key] { totals = current } else { totals = try storedMetrics(key) }
-            switch event.type {
-            case "impression": totals.impressions += 1
-            case "click": totals.clicks += 1
-            default:
-                totals.conversions += 1
-                totals.revenue += event.amount ?? 0
+            let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
+            let key = MetricsKey(minute: minute, scene: event.scene, source: recallSource ?? "unknown")
+            if let index = batch.metrics.index(forKey: key) {
+                batch.metrics.values[index].count(event.type, amount: event.amount)
+            } else {
+                var totals = try storedMetrics(key)
+                totals.count(event.type, amount: event.amount)
+                batch.metrics[key] = totals
             }
-            batch.metrics[key] = totals
         default:
             break
         }
@@ -455,7 +484,7 @@ public final class FeedbackProcessor {
                 AttributionState.Impression(
                     eventID: event.eventID, requestID: event.requestID, user: user, device: event.deviceID,
                     item: event.itemID, scene: event.scene, position: Int64(event.position), score: event.score,
-                    labels: state.shared(event.labels), timestampMs: event.timestampMs))
+                    labels: event.labels, timestampMs: event.timestampMs))
         case "click", "conversion":
             state.add(
                 AttributionState.Action(
@@ -483,38 +512,36 @@ public final class FeedbackProcessor {
         return MetricsTotals(impressions: impressions, clicks: clicks, conversions: conversions, revenue: revenue)
     }
 
-    private func addAffinity(
-        _ key: AffinityKey, weight: Double, at time: Int64, to batch: inout BatchState
-    ) throws(LocalLogError) {
-        let halfLife = Double(configuration.affinityHalfLife.milliseconds)
-        var current = batch.affinity[key]
-        if current == nil,
-            let row = try store.query(
-                "SELECT score, updated_ms FROM profile_affinity WHERE user_id = ? AND feature = ?",
-                [.text(key.user), .text(key.feature)]
-            ).first, case .double(let previous) = row[0], case .int(let previousTime) = row[1]
-        {
-            current = (previous, previousTime)
-        }
-        var score = weight
-        var updated = time
-        if let (previous, previousTime) = current {
-            let later = max(time, previousTime)
-            // Decay both to the later time, so that the result does not depend on arrival order.
-            score =
-                previous * pow(2, -Double(later - previousTime) / halfLife) + weight
-                * pow(2, -Double(later - time) / halfLife)
-            updated = later
-        }
-        batch.affinity[key] = (score, updated)
+    /// The affinities `user` has in the store.
+    private func storedAffinity(user: String) throws(LocalLogError) -> [UserChanges.Affinity] {
+        try store.query("SELECT feature, score, updated_ms FROM profile_affinity WHERE user_id = ?", [.text(user)])
+            .compactMap { row in
+                guard case .text(let feature) = row[0], case .double(let score) = row[1],
+                    case .int(let updated) = row[2]
+                else { return nil }
+                return UserChanges.Affinity(feature: feature, score: score, updatedMs: updated, changed: false)
+            }
     }
 
     /// Writes what `batch` gathered: one row per touched key, many rows per statement.
     private func write(_ batch: BatchState) throws(LocalLogError) {
+        var countRows: [[SQLiteConnection.Value]] = []
+        var seenRows: [[SQLiteConnection.Value]] = []
+        var affinityRows: [[SQLiteConnection.Value]] = []
+        seenRows.reserveCapacity(batch.users.count)
+        for (user, changes) in batch.users {
+            for (type, count) in changes.counts { countRows.append([.text(user), .text(type), .int(count)]) }
+            seenRows.append([.text(user), .int(changes.lastSeenMs)])
+            for affinity in changes.affinity where affinity.changed {
+                affinityRows.append([
+                    .text(user), .text(affinity.feature), .double(affinity.score), .int(affinity.updatedMs),
+                ])
+            }
+        }
         let totals = try store.runMany(
             "INSERT INTO profile_counts (user_id, type, count)",
             "ON CONFLICT(user_id, type) DO UPDATE SET count = count + excluded.count RETURNING user_id, type, count",
-            rows: batch.counts.map { [.text($0.key.user), .text($0.key.type), .int($0.value)] })
+            rows: countRows)
         // A user's recent clicks need trimming only once they clicked more than are kept (the click count
         // bounds the rows: one per distinct click).
         var trimmed = Set<String>()
@@ -528,10 +555,10 @@ public final class FeedbackProcessor {
         _ = try store.runMany(
             "INSERT INTO profile_seen (user_id, last_seen_ms)",
             "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
-            rows: batch.lastSeen.map { [.text($0.key), .int($0.value)] })
+            rows: seenRows)
         _ = try store.runMany(
             "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts)", rows: batch.clicks)
-        for user in batch.clickedUsers where trimmed.contains(user) {
+        for user in trimmed where batch.users[user]?.clicked == true {
             try store.run(
                 "DELETE FROM profile_clicks WHERE user_id = ? AND event_id NOT IN (SELECT event_id FROM "
                     + "profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?)",
@@ -540,9 +567,7 @@ public final class FeedbackProcessor {
         _ = try store.runMany(
             "INSERT INTO profile_affinity (user_id, feature, score, updated_ms)",
             "ON CONFLICT(user_id, feature) DO UPDATE SET score = excluded.score, updated_ms = excluded.updated_ms",
-            rows: batch.affinity.map {
-                [.text($0.key.user), .text($0.key.feature), .double($0.value.score), .int($0.value.updated)]
-            })
+            rows: affinityRows)
         _ = try store.runMany(
             "INSERT INTO metrics (minute_ms, scene, source, impressions, clicks, conversions, revenue)",
             "ON CONFLICT(minute_ms, scene, source) DO UPDATE SET impressions = excluded.impressions, "
@@ -555,13 +580,6 @@ public final class FeedbackProcessor {
             })
     }
 
-    /// The affinity features of an event: one per recall source (`hot|ann` is two), and its category.
-    private func features(labels: [String: String], category: String?) -> [String] {
-        var features = labels["recall_source"].map(sourceFeatures) ?? []
-        if let category { features.append("category=\(category)") }
-        return features
-    }
-
     /// `recall_source=…` names per label value, built once per distinct value (a few: the recall
     /// channels) rather than split and formatted for every click.
     private func sourceFeatures(_ sources: String) -> [String] {
@@ -570,6 +588,15 @@ public final class FeedbackProcessor {
         let names = sources.split(separator: "|").map { "recall_source=\($0)" }
         featureNames[sources] = names
         return names
+    }
+
+    /// `category=…`, built once per distinct category.
+    private func categoryFeature(_ category: String) -> String {
+        if let name = categoryFeatureNames[category] { return name }
+        if categoryFeatureNames.count >= 4096 { categoryFeatureNames.removeAll(keepingCapacity: true) }
+        let name = "category=\(category)"
+        categoryFeatureNames[category] = name
+        return name
     }
 
     // MARK: - Training samples

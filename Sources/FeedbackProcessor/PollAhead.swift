@@ -7,7 +7,7 @@ import Synchronization
 /// before starting a `PollAhead` and after ``wait()``, never while it runs.
 ///
 /// ```swift
-/// let ahead = PollAhead(source, max: 10_000)
+/// let ahead = PollAhead(source, max: 10_000, labelSets: LabelSets())
 /// try apply(currentRecords, currentEvents)
 /// let (nextRecords, nextEvents) = try ahead.wait()
 /// ```
@@ -24,12 +24,12 @@ final class PollAhead: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let outcome = Mutex<Result<Poll, any Error>?>(nil)
 
-    init(_ source: any FeedbackSource, max: Int) {
+    init(_ source: any FeedbackSource, max: Int, labelSets: LabelSets) {
         let lent = Lent(source: source)
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             let result = Result { () throws -> Poll in
                 let records = try lent.source.poll(max: max, timeout: .zero)
-                return (records, FeedbackProcessor.decode(records))
+                return (records, FeedbackProcessor.decode(records, labelSets: labelSets))
             }
             outcome.withLock { $0 = result }
             done.signal()
