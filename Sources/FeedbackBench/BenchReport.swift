@@ -10,6 +10,10 @@ public struct BenchReport: Codable, Sendable {
         /// wall-clock rates move with its load; CPU per event is the steadier figure to compare builds by.
         public var oursCpuUs: Double?
         public var kcatCpuUs: Double?
+        /// The broker's CPU time per event during each side's run: on a machine whose cores the client and the
+        /// broker share, the wall-clock ratio follows (kcat's CPU + its broker's) / (ours + ours's broker's).
+        public var oursBrokerCpuUs: Double?
+        public var kcatBrokerCpuUs: Double?
 
         /// Each round's ratio, when there were several (`ratio` is then their median).
         public var ratios: [Double]?
@@ -31,6 +35,10 @@ public struct BenchReport: Codable, Sendable {
                 oursCpuUs: Self.median(ours.map(\.cpuMicroseconds)), kcatCpuUs: Self.median(kcat.map(\.cpuMicroseconds))
             )
             self.ratios = ratios.count > 1 ? ratios : nil
+            let oursBroker = ours.compactMap(\.brokerCpuMicroseconds)
+            let kcatBroker = kcat.compactMap(\.brokerCpuMicroseconds)
+            oursBrokerCpuUs = oursBroker.isEmpty ? nil : Self.median(oursBroker)
+            kcatBrokerCpuUs = kcatBroker.isEmpty ? nil : Self.median(kcatBroker)
         }
 
         static func median(_ values: [Double]) -> Double {

@@ -28,6 +28,9 @@ public final class LocalBroker: @unchecked Sendable {
             ], port: port)
     }
 
+    /// CPU time the broker has used so far, in seconds (nil when not running or unknown).
+    public var cpuSeconds: Double? { process?.cpuSeconds }
+
     /// Stops the broker (its in-memory data is gone).
     public func stop() {
         process?.kill()

@@ -7,6 +7,8 @@ public final class SupervisedProcess: @unchecked Sendable {
     // @unchecked Sendable: the fields are immutable after init; kill() is idempotent through FileHandle.
     public let port: Int
     public let logPath: String
+    /// Where the watchdog writes the server's process id.
+    private let pidPath: String
     private let watchdog: Process
     private let lifeline: Pipe
 
@@ -17,10 +19,12 @@ public final class SupervisedProcess: @unchecked Sendable {
         self.port = port
         logPath =
             FileManager.default.temporaryDirectory.appendingPathComponent("feedback-test-\(name)-\(port).log").path
+        pidPath = logPath + ".pid"
         let quoted = ([executable] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let script = """
             \(quoted.joined(separator: " ")) >>'\(logPath)' 2>&1 &
             pid=$!
+            echo $pid >'\(pidPath)'
             read _ignored
             kill -9 $pid 2>/dev/null
             """
@@ -42,6 +46,19 @@ public final class SupervisedProcess: @unchecked Sendable {
             }
             usleep(20_000)
         }
+    }
+
+    /// CPU time the server has used so far (user + system, all threads), in seconds; nil if unknown.
+    public var cpuSeconds: Double? {
+        guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8),
+            let pid = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return nil }
+        // After "pid (comm)": state is field 3, utime and stime are fields 14 and 15, in clock ticks.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// SIGKILLs the server and waits until its port is closed.

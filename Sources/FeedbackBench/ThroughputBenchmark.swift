@@ -36,19 +36,30 @@ public struct ThroughputBenchmark: Sendable {
         ]
     }
 
-    /// A run's rate (events/s) and CPU time per event (µs, user + system of every thread).
+    /// A run's rate (events/s), its CPU time per event (µs, user + system of every thread) and the
+    /// broker's CPU time per event meanwhile.
     public struct Measurement: Sendable {
         public var rate: Double
         public var cpuMicroseconds: Double
+        public var brokerCpuMicroseconds: Double?
 
-        public init(rate: Double, cpuMicroseconds: Double) {
+        public init(rate: Double, cpuMicroseconds: Double, brokerCpuMicroseconds: Double? = nil) {
             self.rate = rate
             self.cpuMicroseconds = cpuMicroseconds
+            self.brokerCpuMicroseconds = brokerCpuMicroseconds
         }
     }
 
+    /// The broker's CPU time per event between two readings of `brokerCPU` (seconds), if both were read.
+    static func perEvent(_ before: Double?, _ after: Double?, events: Int) -> Double? {
+        guard let before, let after else { return nil }
+        return (after - before) * 1e6 / Double(events)
+    }
+
     /// Ours: the full path — FeedbackEvent → collector → JSON → librdkafka → acknowledged.
-    public func runOurs(_ setting: Setting, broker: String, topic: String) async throws -> Measurement {
+    public func runOurs(
+        _ setting: Setting, broker: String, topic: String, brokerCPU: () -> Double? = { nil }
+    ) async throws -> Measurement {
         var configuration = KafkaConfiguration(brokers: [broker], topic: topic)
         configuration.compression = setting.compression
         configuration.idempotent = setting.idempotent
@@ -64,6 +75,7 @@ public struct ThroughputBenchmark: Sendable {
         let collector = try FeedbackCollector.kafka(configuration, collector: .init(capacity: capacity))
         let start = ContinuousClock.now
         let cpuStart = CPUTime.ofThisProcess()
+        let brokerStart = brokerCPU()
         var index = 0
         while let event = prepared.popLast() {
             // Back-pressure for the benchmark's loop, which records far faster than any sender ships: it
@@ -80,11 +92,13 @@ public struct ThroughputBenchmark: Sendable {
         _ = await collector.flush(timeout: .seconds(120))
         let seconds = (ContinuousClock.now - start).seconds
         let cpu = CPUTime.ofThisProcess() - cpuStart
+        let brokerCpu = Self.perEvent(brokerStart, brokerCPU(), events: events)
         let statistics = await collector.shutdown()
         guard statistics.delivered == events else {
             throw ProcessFailure(description: "throughput \(setting.name): only \(statistics) delivered")
         }
-        return Measurement(rate: Double(events) / seconds, cpuMicroseconds: cpu * 1e6 / Double(events))
+        return Measurement(
+            rate: Double(events) / seconds, cpuMicroseconds: cpu * 1e6 / Double(events), brokerCpuMicroseconds: brokerCpu)
     }
 
     /// Writes the same events, pre-encoded, as kcat input lines `key<TAB>json`.
@@ -111,7 +125,8 @@ public struct ThroughputBenchmark: Sendable {
     /// kcat producing the pre-encoded file with the same settings (it exits once everything is acknowledged).
     /// Its CPU time comes from GNU time, which waits for it.
     public func runKcat(
-        _ setting: Setting, kcat: String, input: String, broker: String, topic: String
+        _ setting: Setting, kcat: String, input: String, broker: String, topic: String,
+        brokerCPU: () -> Double? = { nil }
     ) throws -> Measurement {
         let usage = input + ".time"
         var arguments = ["-f", "%U %S", "-o", usage, kcat, "-P", "-b", broker, "-t", topic, "-K", "\t", "-l", input]
@@ -119,12 +134,15 @@ public struct ThroughputBenchmark: Sendable {
             arguments += ["-X", "\(key)=\(value)"]
         }
         let start = ContinuousClock.now
+        let brokerStart = brokerCPU()
         try Shell.run("/usr/bin/time", arguments)
         let rate = Double(events) / (ContinuousClock.now - start).seconds
+        let brokerCpu = Self.perEvent(brokerStart, brokerCPU(), events: events)
         let times =
             (try? String(contentsOfFile: usage, encoding: .utf8))?.split(whereSeparator: \.isWhitespace)
             .compactMap { Double($0) } ?? []
-        return Measurement(rate: rate, cpuMicroseconds: times.reduce(0, +) * 1e6 / Double(events))
+        return Measurement(
+            rate: rate, cpuMicroseconds: times.reduce(0, +) * 1e6 / Double(events), brokerCpuMicroseconds: brokerCpu)
     }
 }
 

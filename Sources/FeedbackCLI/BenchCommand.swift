@@ -74,17 +74,23 @@ struct BenchCommand: AsyncParsableCommand {
                         if side == "kcat" {
                             kcatRuns.append(
                                 try benchmark.runKcat(
-                                    setting, kcat: kcat, input: input, broker: broker.address, topic: side))
+                                    setting, kcat: kcat, input: input, broker: broker.address, topic: side,
+                                    brokerCPU: { broker.cpuSeconds }))
                         } else {
-                            oursRuns.append(try await benchmark.runOurs(setting, broker: broker.address, topic: side))
+                            oursRuns.append(
+                                try await benchmark.runOurs(
+                                    setting, broker: broker.address, topic: side, brokerCPU: { broker.cpuSeconds }))
                         }
                         broker.stop()
                     }
                     let (ours, kcatRun) = (oursRuns[round], kcatRuns[round])
+                    func broker(_ run: ThroughputBenchmark.Measurement) -> String {
+                        run.brokerCpuMicroseconds.map { " + broker \(f2($0))" } ?? ""
+                    }
                     progress(
-                        "throughput \(setting.name): ours \(Int(ours.rate))/s (\(f2(ours.cpuMicroseconds)) µs CPU/event), "
-                            + "kcat \(Int(kcatRun.rate))/s (\(f2(kcatRun.cpuMicroseconds)) µs CPU/event), "
-                            + "ratio \(f2(ours.rate / kcatRun.rate))")
+                        "throughput \(setting.name): ours \(Int(ours.rate))/s (\(f2(ours.cpuMicroseconds))\(broker(ours)) µs "
+                            + "CPU/event), kcat \(Int(kcatRun.rate))/s (\(f2(kcatRun.cpuMicroseconds))\(broker(kcatRun)) µs "
+                            + "CPU/event), ratio \(f2(ours.rate / kcatRun.rate))")
                 }
                 report.throughput[setting.name] = .init(ours: oursRuns, kcat: kcatRuns)
             }
@@ -168,6 +174,10 @@ enum BenchTable {
                 lines.append(
                     pad("  CPU per event", 27) + pad("\(f(ours, 2)) µs", 16) + pad("\(f(kcat, 2)) µs", 16)
                         + pad(f(kcat / ours, 2), 8))
+            }
+            if let ours = row.oursBrokerCpuUs, let kcat = row.kcatBrokerCpuUs {
+                lines.append(
+                    pad("  broker CPU per event", 27) + pad("\(f(ours, 2)) µs", 16) + pad("\(f(kcat, 2)) µs", 16))
             }
         }
         if let hook = report.hook {
