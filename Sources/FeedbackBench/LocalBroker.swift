@@ -46,9 +46,9 @@ public final class LocalBroker: @unchecked Sendable {
 }
 
 /// Runs helper commands to completion.
-enum Shell {
+package enum Shell {
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> String {
+    package static func run(_ executable: String, _ arguments: [String], stdin: String? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -97,17 +97,24 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("hook") {
             let helper = directory.appendingPathComponent("feedback-hook-bench").path
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: helper)
-            process.arguments = [quick ? "500" : "20000"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+            guard FileManager.default.isExecutableFile(atPath: helper) else {
+                throw ProcessFailure(
+                    description: "no \(helper): build it with `swift build -c release --product feedback-hook-bench`")
+            }
+            let output: String
+            do {
+                output = try Shell.run(helper, [quick ? "500" : "20000"])
+            } catch {
+                throw ProcessFailure(description: "the hook benchmark failed: \(error)")
+            }
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
-            report.hook = try decoder.decode(BenchReport.Hook.self, from: data)
+            do {
+                report.hook = try decoder.decode(BenchReport.Hook.self, from: Data(output.utf8))
+            } catch {
+                throw ProcessFailure(
+                    description: "the hook benchmark printed no report (\(error)): \(output.suffix(500))")
+            }
             progress("hook: p99 \(report.hook!.p99Us) µs")
         }
         if selected.contains("outage") {
