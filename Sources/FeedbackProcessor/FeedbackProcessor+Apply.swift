@@ -1,0 +1,283 @@
+import FeedbackLog
+import Foundation
+
+// Applying events: de-duplication, the per-batch aggregates of profiles and metrics, and writing them.
+extension FeedbackProcessor {
+    /// Applies one poll's records: skips what the store already applied (by offset) and events seen before
+    /// (by id), decodes the rest and applies them to `batch`.
+    func apply(
+        _ records: [SourceRecord], _ decoded: [DecodedEvent?], applied: inout [Int32: Int64],
+        newest: inout [Int32: Int64], batch: inout BatchState, statistics: inout ProcessorStatistics
+    ) throws(LocalLogError) {
+        // Records come in runs of one partition: its offsets are looked up once per run.
+        var accepted: [Int] = []  // indices of the events to apply
+        accepted.reserveCapacity(records.count)
+        var partition = Int32.min
+        var appliedUpTo: Int64 = -1
+        for (index, record) in records.enumerated() {
+            if record.partition != partition {
+                if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
+                partition = record.partition
+                appliedUpTo = applied[partition, default: -1]
+            }
+            if record.offset <= appliedUpTo {
+                statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
+                continue
+            }
+            appliedUpTo = record.offset
+            guard decoded[index] != nil else {
+                statistics.invalid += 1
+                counters.invalidRecord(partition: record.partition, offset: record.offset, payload: record.payload)
+                continue
+            }
+            accepted.append(index)
+        }
+        if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
+        let keys = accepted.map {
+            SeenKey(timestampMs: decoded[$0]!.timestampMs, idHash: EventIDHash.of(decoded[$0]!.eventID))
+        }
+        var firstSeen = try recordSeen(keys)
+        partition = Int32.min
+        var newestInRun = Int64.min
+        for (index, key) in zip(accepted, keys) {
+            guard firstSeen.remove(key) != nil else {
+                statistics.duplicates += 1
+                continue
+            }
+            try apply(decoded[index]!, to: &batch)
+            statistics.processed += 1
+            if records[index].partition != partition {
+                if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
+                partition = records[index].partition
+                newestInRun = Int64.min
+            }
+            newestInRun = max(newestInRun, key.timestampMs)
+        }
+        if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
+    }
+
+    /// Each record's event (nil: not a feedback event), equal label sets sharing one storage through
+    /// `labelSets`. Runs on any thread.
+    static func decode(_ records: [SourceRecord], labelSets: LabelSets) -> [DecodedEvent?] {
+        records.map { record in
+            var event = DecodedEvent.decode(json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
+            if let labels = event?.labels, !labels.isEmpty { event!.labels = labelSets.shared(labels) }
+            return event
+        }
+    }
+
+    /// What a batch changes in profiles and metrics, gathered in memory and written once per key at the
+    /// end of the batch (`write(_:)`). Values that depend on order (decayed affinities, revenue sums) are
+    /// loaded once and then updated event by event, so they come out bit for bit as if written per event.
+    struct BatchState {
+        var users: [String: UserChanges] = [:]
+        var clicks: [[SQLiteConnection.Value]] = []
+        var metrics: [MetricsKey: MetricsTotals] = [:]
+    }
+
+    struct MetricsKey: Hashable {
+        var minute: Int64
+        var scene: String
+        var source: String
+    }
+
+    struct MetricsTotals {
+        var impressions: Int64 = 0
+        var clicks: Int64 = 0
+        var conversions: Int64 = 0
+        var revenue = 0.0
+
+        /// Counts one impression, click or conversion (worth `amount`).
+        mutating func count(_ type: String, amount: Double?) {
+            switch type {
+            case "impression": impressions += 1
+            case "click": clicks += 1
+            default:
+                conversions += 1
+                revenue += amount ?? 0
+            }
+        }
+    }
+
+    /// An event as the store remembers it: its time and the hash of its id (`EventIDHash`).
+    struct SeenKey: Hashable {
+        var timestampMs: Int64
+        var idHash: Int64
+    }
+
+    /// Records `keys` as applied and returns those not applied before (once each, even when an event is in
+    /// the batch twice). A duplicate is the same event sent again: the same id at the same time. Keyed by
+    /// time, inserts land at the B-tree's right edge and old ids leave by range; an insert the store ignores
+    /// is the look-up. Two integers per row: binding, comparing and hashing them is cheaper than the id.
+    func recordSeen(_ keys: [SeenKey]) throws(LocalLogError) -> Set<SeenKey> {
+        let inserted = try store.runMany(
+            "INSERT OR IGNORE INTO seen (ts, id_hash)", "RETURNING ts, id_hash",
+            pairs: keys.map { ($0.timestampMs, $0.idHash) })
+        var firstSeen = Set<SeenKey>(minimumCapacity: inserted.count)
+        for (time, hash) in inserted { firstSeen.insert(SeenKey(timestampMs: time, idHash: hash)) }
+        return firstSeen
+    }
+
+    func apply(_ event: DecodedEvent, to batch: inout BatchState) throws(LocalLogError) {
+        let user = event.profileKey
+        let state = try attribution()
+        var recallSource = event.labels["recall_source"]
+        if recallSource == nil, event.type != "impression", !event.requestID.isEmpty,
+            // Only an impression whose attribution window is still open at the click (whatever the
+            // batching, older ones may already be closed and gone).
+            let shown = state.labels(
+                request: event.requestID, item: event.itemID,
+                after: event.timestampMs - configuration.attributionWindow.milliseconds)
+        {
+            // A click carries no labels: it inherits its impression's recall source.
+            recallSource = shown["recall_source"]
+        }
+        if !user.isEmpty {
+            let weight = ProcessorConfiguration.weight(event.type)
+            // The affinity features of a weighted event: one per recall source (`hot|ann` is two), and its
+            // category.
+            try batch.users[user, default: UserChanges()].record(
+                event.type, at: event.timestampMs, weight: weight,
+                features: weight == 0 ? [] : recallSource.map(sourceFeatures) ?? [],
+                extraFeature: weight == 0 ? nil : event.category.map(categoryFeature),
+                halfLifeMs: Double(configuration.affinityHalfLife.milliseconds)
+            ) { () throws(LocalLogError) in try storedAffinity(user: user) }
+            if event.type == "click" {
+                batch.clicks.append([.text(event.eventID), .text(user), .text(event.itemID), .int(event.timestampMs)])
+            }
+        }
+        switch event.type {
+        case "impression", "click", "conversion":
+            let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
+            let key = MetricsKey(minute: minute, scene: event.scene, source: recallSource ?? "unknown")
+            if let index = batch.metrics.index(forKey: key) {
+                batch.metrics.values[index].count(event.type, amount: event.amount)
+            } else {
+                var totals = try storedMetrics(key)
+                totals.count(event.type, amount: event.amount)
+                batch.metrics[key] = totals
+            }
+        default:
+            break
+        }
+        switch event.type {
+        case "impression":
+            state.add(
+                AttributionState.Impression(
+                    eventID: event.eventID, requestID: event.requestID, user: user, device: event.deviceID,
+                    item: event.itemID, scene: event.scene, position: Int64(event.position), score: event.score,
+                    labels: event.labels, timestampMs: event.timestampMs))
+        case "click", "conversion":
+            state.add(
+                AttributionState.Action(
+                    eventID: event.eventID, type: event.type, requestID: event.requestID, user: user,
+                    item: event.itemID, timestampMs: event.timestampMs, value: event.amount ?? 0))
+        default:
+            break
+        }
+    }
+
+    func storedMetrics(_ key: MetricsKey) throws(LocalLogError) -> MetricsTotals {
+        guard
+            let row = try store.query(
+                "SELECT impressions, clicks, conversions, revenue FROM metrics WHERE minute_ms = ? AND scene = ? "
+                    + "AND source = ?", [.int(key.minute), .text(key.scene), .text(key.source)]
+            ).first, case .int(let impressions) = row[0], case .int(let clicks) = row[1],
+            case .int(let conversions) = row[2]
+        else { return MetricsTotals() }
+        let revenue: Double =
+            switch row[3] {
+            case .double(let value): value
+            case .int(let value): Double(value)
+            default: 0
+            }
+        return MetricsTotals(impressions: impressions, clicks: clicks, conversions: conversions, revenue: revenue)
+    }
+
+    /// The affinities `user` has in the store.
+    func storedAffinity(user: String) throws(LocalLogError) -> [UserChanges.Affinity] {
+        try store.query("SELECT feature, score, updated_ms FROM profile_affinity WHERE user_id = ?", [.text(user)])
+            .compactMap { row in
+                guard case .text(let feature) = row[0], case .double(let score) = row[1],
+                    case .int(let updated) = row[2]
+                else { return nil }
+                return UserChanges.Affinity(feature: feature, score: score, updatedMs: updated, changed: false)
+            }
+    }
+
+    /// Writes what `batch` gathered: one row per touched key, many rows per statement.
+    func write(_ batch: BatchState) throws(LocalLogError) {
+        var countRows: [[SQLiteConnection.Value]] = []
+        var seenRows: [[SQLiteConnection.Value]] = []
+        var affinityRows: [[SQLiteConnection.Value]] = []
+        seenRows.reserveCapacity(batch.users.count)
+        for (user, changes) in batch.users {
+            for (type, count) in changes.counts { countRows.append([.text(user), .text(type), .int(count)]) }
+            seenRows.append([.text(user), .int(changes.lastSeenMs)])
+            for affinity in changes.affinity where affinity.changed {
+                affinityRows.append([
+                    .text(user), .text(affinity.feature), .double(affinity.score), .int(affinity.updatedMs),
+                ])
+            }
+        }
+        let totals = try store.runMany(
+            "INSERT INTO profile_counts (user_id, type, count)",
+            "ON CONFLICT(user_id, type) DO UPDATE SET count = count + excluded.count RETURNING user_id, type, count",
+            rows: countRows)
+        // A user's recent clicks need trimming only once they clicked more than are kept (the click count
+        // bounds the rows: one per distinct click).
+        var trimmed = Set<String>()
+        for row in totals {
+            if case .text(let user) = row[0], case .text("click") = row[1], case .int(let count) = row[2],
+                count > Int64(configuration.recentClicks)
+            {
+                trimmed.insert(user)
+            }
+        }
+        _ = try store.runMany(
+            "INSERT INTO profile_seen (user_id, last_seen_ms)",
+            "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
+            rows: seenRows)
+        _ = try store.runMany(
+            "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts)", rows: batch.clicks)
+        for user in trimmed where batch.users[user]?.clicked == true {
+            try store.run(
+                "DELETE FROM profile_clicks WHERE user_id = ? AND event_id NOT IN (SELECT event_id FROM "
+                    + "profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?)",
+                [.text(user), .text(user), .int(Int64(configuration.recentClicks))])
+        }
+        _ = try store.runMany(
+            "INSERT INTO profile_affinity (user_id, feature, score, updated_ms)",
+            "ON CONFLICT(user_id, feature) DO UPDATE SET score = excluded.score, updated_ms = excluded.updated_ms",
+            rows: affinityRows)
+        _ = try store.runMany(
+            "INSERT INTO metrics (minute_ms, scene, source, impressions, clicks, conversions, revenue)",
+            "ON CONFLICT(minute_ms, scene, source) DO UPDATE SET impressions = excluded.impressions, "
+                + "clicks = excluded.clicks, conversions = excluded.conversions, revenue = excluded.revenue",
+            rows: batch.metrics.map {
+                [
+                    .int($0.key.minute), .text($0.key.scene), .text($0.key.source), .int($0.value.impressions),
+                    .int($0.value.clicks), .int($0.value.conversions), .double($0.value.revenue),
+                ]
+            })
+    }
+
+    /// `recall_source=…` names per label value, built once per distinct value (a few: the recall
+    /// channels) rather than split and formatted for every click.
+    func sourceFeatures(_ sources: String) -> [String] {
+        if let names = featureNames[sources] { return names }
+        if featureNames.count >= 4096 { featureNames.removeAll(keepingCapacity: true) }
+        let names = sources.split(separator: "|").map { "recall_source=\($0)" }
+        featureNames[sources] = names
+        return names
+    }
+
+    /// `category=…`, built once per distinct category.
+    func categoryFeature(_ category: String) -> String {
+        if let name = categoryFeatureNames[category] { return name }
+        if categoryFeatureNames.count >= 4096 { categoryFeatureNames.removeAll(keepingCapacity: true) }
+        let name = "category=\(category)"
+        categoryFeatureNames[category] = name
+        return name
+    }
+}
