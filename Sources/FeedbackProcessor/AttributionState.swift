@@ -102,9 +102,9 @@ final class AttributionState {
     private var changedImpressions = Set<Int64>()
     private var changedActions = Set<Int64>()
     private var current: Int64 = 0
-    private var openImpressions: [PairKey: [Impression]] = [:]  // by request id + item
-    private var actionsByRequest: [PairKey: [Action]] = [:]  // request id + item (actions with a request id)
-    private var actionsByUser: [PairKey: [Action]] = [:]  // user + item (actions without one)
+    private var openImpressions: [PairKey: Bucket<Impression>] = [:]  // by request id + item
+    private var actionsByRequest: [PairKey: Bucket<Action>] = [:]  // request id + item (actions with a request id)
+    private var actionsByUser: [PairKey: Bucket<Action>] = [:]  // user + item (actions without one)
 
     /// Shared by impressions with equal labels.
     let labelSets: LabelSets
@@ -169,16 +169,16 @@ final class AttributionState {
 
     private func add(_ impression: Impression, to segment: Int64) {
         impressionSegments[segment, default: Segment()].append(impression, at: impression.timestampMs)
-        openImpressions[PairKey(first: impression.requestID, second: impression.item), default: []].append(impression)
+        openImpressions.file(impression, under: PairKey(first: impression.requestID, second: impression.item))
         impressionCount += 1
     }
 
     private func add(_ action: Action, to segment: Int64) {
         actionSegments[segment, default: Segment()].append(action, at: action.timestampMs)
         if action.requestID.isEmpty {
-            actionsByUser[PairKey(first: action.user, second: action.item), default: []].append(action)
+            actionsByUser.file(action, under: PairKey(first: action.user, second: action.item))
         } else {
-            actionsByRequest[PairKey(first: action.requestID, second: action.item), default: []].append(action)
+            actionsByRequest.file(action, under: PairKey(first: action.requestID, second: action.item))
         }
         actionCount += 1
     }
@@ -215,9 +215,7 @@ final class AttributionState {
             changedImpressions.insert(id)
         }
         for impression in closed {
-            let key = PairKey(first: impression.requestID, second: impression.item)
-            openImpressions[key]?.removeAll { $0 === impression }
-            if openImpressions[key]?.isEmpty == true { openImpressions[key] = nil }
+            openImpressions.unfile(impression, from: PairKey(first: impression.requestID, second: impression.item))
         }
         impressionCount -= closed.count
         closed.sort { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
@@ -225,14 +223,15 @@ final class AttributionState {
     }
 
     /// The actions that join `impression` within `windowMs` after it: first those on its request id + item
-    /// (by id), then those without a request id on its user + item (by time, then id).
+    /// (by id, then time: a total order, whatever order the index holds them in), then those without a request id on its user + item (by time, then id).
     func actions(joining impression: Impression, windowMs: Int64) -> [Action] {
         let end = impression.timestampMs + windowMs
         var joined: [Action] = []
         if !impression.requestID.isEmpty,
             let byRequest = actionsByRequest[PairKey(first: impression.requestID, second: impression.item)]
         {
-            joined = byRequest.filter { $0.timestampMs <= end }.sorted { $0.eventID < $1.eventID }
+            joined = byRequest.filter { $0.timestampMs <= end }
+                .sorted { ($0.eventID, $0.timestampMs) < ($1.eventID, $1.timestampMs) }
         }
         if let byUser = actionsByUser[PairKey(first: impression.user, second: impression.item)] {
             joined += byUser.filter { $0.timestampMs >= impression.timestampMs && $0.timestampMs <= end }
@@ -258,13 +257,9 @@ final class AttributionState {
         }
         for action in expired {
             if action.requestID.isEmpty {
-                let key = PairKey(first: action.user, second: action.item)
-                actionsByUser[key]?.removeAll { $0 === action }
-                if actionsByUser[key]?.isEmpty == true { actionsByUser[key] = nil }
+                actionsByUser.unfile(action, from: PairKey(first: action.user, second: action.item))
             } else {
-                let key = PairKey(first: action.requestID, second: action.item)
-                actionsByRequest[key]?.removeAll { $0 === action }
-                if actionsByRequest[key]?.isEmpty == true { actionsByRequest[key] = nil }
+                actionsByRequest.unfile(action, from: PairKey(first: action.requestID, second: action.item))
             }
         }
         actionCount -= expired.count
