@@ -71,7 +71,6 @@ extension FeedbackProcessor {
     /// loaded once and then updated event by event, so they come out bit for bit as if written per event.
     struct BatchState {
         var users: [String: UserChanges] = [:]
-        var clicks: [[SQLiteConnection.Value]] = []
         var metrics: [MetricsKey: MetricsTotals] = [:]
     }
 
@@ -137,14 +136,15 @@ extension FeedbackProcessor {
             // The affinity features of a weighted event: one per recall source (`hot|ann` is two), and its
             // category.
             try batch.users[user, default: UserChanges()].record(
-                event.type, at: event.timestampMs, weight: weight,
+                event.type, at: event.timestampMs,
+                click: event.type == "click"
+                    ? UserChanges.Click(eventID: event.eventID, itemID: event.itemID, timestampMs: event.timestampMs)
+                    : nil,
+                weight: weight,
                 features: weight == 0 ? [] : recallSource.map(sourceFeatures) ?? [],
                 extraFeature: weight == 0 ? nil : event.category.map(categoryFeature),
                 halfLifeMs: Double(configuration.affinityHalfLife.milliseconds)
             ) { () throws(LocalLogError) in try storedAffinity(user: user) }
-            if event.type == "click" {
-                batch.clicks.append([.text(event.eventID), .text(user), .text(event.itemID), .int(event.timestampMs)])
-            }
         }
         switch event.type {
         case "impression", "click", "conversion":
@@ -205,16 +205,24 @@ extension FeedbackProcessor {
             }
     }
 
-    /// Writes what `batch` gathered: one row per touched key, many rows per statement.
+    /// Writes what `batch` gathered: one row per touched key, many rows per statement, in key order —
+    /// every profile table is keyed by user first, and rows inserted in the B-tree's order land next to
+    /// each other (in the dictionary's order, each went to another page).
     func write(_ batch: BatchState) throws(LocalLogError) {
         var countRows: [[SQLiteConnection.Value]] = []
         var seenRows: [[SQLiteConnection.Value]] = []
+        var clickRows: [[SQLiteConnection.Value]] = []
         var affinityRows: [[SQLiteConnection.Value]] = []
         seenRows.reserveCapacity(batch.users.count)
-        for (user, changes) in batch.users {
-            for (type, count) in changes.counts { countRows.append([.text(user), .text(type), .int(count)]) }
+        for (user, changes) in batch.users.sorted(by: { $0.key < $1.key }) {
+            for (type, count) in changes.counts.sorted(by: { $0.type < $1.type }) {
+                countRows.append([.text(user), .text(type), .int(count)])
+            }
             seenRows.append([.text(user), .int(changes.lastSeenMs)])
-            for affinity in changes.affinity where affinity.changed {
+            for click in changes.clicks.sorted(by: { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }) {
+                clickRows.append([.text(click.eventID), .text(user), .text(click.itemID), .int(click.timestampMs)])
+            }
+            for affinity in changes.affinity.sorted(by: { $0.feature < $1.feature }) where affinity.changed {
                 affinityRows.append([
                     .text(user), .text(affinity.feature), .double(affinity.score), .int(affinity.updatedMs),
                 ])
@@ -239,8 +247,8 @@ extension FeedbackProcessor {
             "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
             rows: seenRows)
         _ = try store.runMany(
-            "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts)", rows: batch.clicks)
-        for user in trimmed where batch.users[user]?.clicked == true {
+            "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts)", rows: clickRows)
+        for user in trimmed.sorted() {
             try store.run(
                 "DELETE FROM profile_clicks WHERE user_id = ? AND event_id NOT IN (SELECT event_id FROM "
                     + "profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?)",

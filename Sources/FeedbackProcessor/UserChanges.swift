@@ -16,24 +16,32 @@ struct UserChanges {
         var changed: Bool
     }
 
+    /// A click, as the recent-clicks table keeps it.
+    struct Click {
+        var eventID: String
+        var itemID: String
+        var timestampMs: Int64
+    }
+
     /// Events per type in this batch.
     private(set) var counts: [(type: String, count: Int64)] = []
     private(set) var lastSeenMs = Int64.min
-    private(set) var clicked = false
+    /// The user's clicks in this batch.
+    private(set) var clicks: [Click] = []
     /// The stored affinities of the user (loaded at their first weighted event in the batch), folded with
     /// the batch's events one by one, so that the scores come out bit for bit as if written per event.
     private(set) var affinity: [Affinity] = []
     private var affinityLoaded = false
 
-    /// Counts one event of `type` at `timeMs`; a weighted one (`weight` ≠ 0) adds to the affinity of each
-    /// of `features` and `extraFeature`, decayed with `halfLifeMs`. `stored` reads the user's affinities
-    /// from the store, once per batch.
+    /// Counts one event of `type` at `timeMs` (a click: event `click`); a weighted one (`weight` ≠ 0) adds
+    /// to the affinity of each of `features` and `extraFeature`, decayed with `halfLifeMs`. `stored` reads
+    /// the user's affinities from the store, once per batch.
     mutating func record(
-        _ type: String, at timeMs: Int64, weight: Double, features: [String], extraFeature: String?,
+        _ type: String, at timeMs: Int64, click: Click?, weight: Double, features: [String], extraFeature: String?,
         halfLifeMs: Double, stored: () throws(LocalLogError) -> [Affinity]
     ) throws(LocalLogError) {
         lastSeenMs = max(lastSeenMs, timeMs)
-        if type == "click" { clicked = true }
+        if let click { clicks.append(click) }
         if let index = counts.firstIndex(where: { $0.type == type }) {
             counts[index].count += 1
         } else {
