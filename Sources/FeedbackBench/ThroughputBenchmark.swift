@@ -98,7 +98,8 @@ public struct ThroughputBenchmark: Sendable {
             throw ProcessFailure(description: "throughput \(setting.name): only \(statistics) delivered")
         }
         return Measurement(
-            rate: Double(events) / seconds, cpuMicroseconds: cpu * 1e6 / Double(events), brokerCpuMicroseconds: brokerCpu)
+            rate: Double(events) / seconds, cpuMicroseconds: cpu * 1e6 / Double(events),
+            brokerCpuMicroseconds: brokerCpu)
     }
 
     /// Writes the same events, pre-encoded, as kcat input lines `key<TAB>json`.
