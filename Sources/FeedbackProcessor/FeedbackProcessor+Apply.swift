@@ -33,14 +33,12 @@ extension FeedbackProcessor {
             accepted.append(index)
         }
         if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
-        let keys = accepted.map {
-            SeenKey(timestampMs: decoded[$0]!.timestampMs, idHash: EventIDHash.of(decoded[$0]!.eventID))
-        }
-        var firstSeen = try recordSeen(keys)
         partition = Int32.min
         var newestInRun = Int64.min
-        for (index, key) in zip(accepted, keys) {
-            guard firstSeen.remove(key) != nil else {
+        for index in accepted {
+            let key = SeenIDs.Key(
+                timestampMs: decoded[index]!.timestampMs, idHash: EventIDHash.of(decoded[index]!.eventID))
+            guard try batch.seen.insert(key, from: store) else {
                 statistics.duplicates += 1
                 continue
             }
@@ -65,11 +63,14 @@ extension FeedbackProcessor {
             return event
         }
     }
+    }
 
     /// What a batch changes in profiles and metrics, gathered in memory and written once per key at the
     /// end of the batch (`write(_:)`). Values that depend on order (decayed affinities, revenue sums) are
     /// loaded once and then updated event by event, so they come out bit for bit as if written per event.
     struct BatchState {
+        /// The events applied, checked against the de-duplication window.
+        var seen: SeenIDs
         var users: [String: UserChanges] = [:]
         var metrics: [MetricsKey: MetricsTotals] = [:]
     }
@@ -96,25 +97,6 @@ extension FeedbackProcessor {
                 revenue += amount ?? 0
             }
         }
-    }
-
-    /// An event as the store remembers it: its time and the hash of its id (`EventIDHash`).
-    struct SeenKey: Hashable {
-        var timestampMs: Int64
-        var idHash: Int64
-    }
-
-    /// Records `keys` as applied and returns those not applied before (once each, even when an event is in
-    /// the batch twice). A duplicate is the same event sent again: the same id at the same time. Keyed by
-    /// time, inserts land at the B-tree's right edge and old ids leave by range; an insert the store ignores
-    /// is the look-up. Two integers per row: binding, comparing and hashing them is cheaper than the id.
-    func recordSeen(_ keys: [SeenKey]) throws(LocalLogError) -> Set<SeenKey> {
-        let inserted = try store.runMany(
-            "INSERT OR IGNORE INTO seen (ts, id_hash)", "RETURNING ts, id_hash",
-            pairs: keys.map { ($0.timestampMs, $0.idHash) })
-        var firstSeen = Set<SeenKey>(minimumCapacity: inserted.count)
-        for (time, hash) in inserted { firstSeen.insert(SeenKey(timestampMs: time, idHash: hash)) }
-        return firstSeen
     }
 
     func apply(_ event: DecodedEvent, to batch: inout BatchState) throws(LocalLogError) {
@@ -214,6 +196,7 @@ extension FeedbackProcessor {
         var clickRows: [[SQLiteConnection.Value]] = []
         var affinityRows: [[SQLiteConnection.Value]] = []
         seenRows.reserveCapacity(batch.users.count)
+        try batch.seen.write(to: store)
         for (user, changes) in batch.users.sorted(by: { $0.key < $1.key }) {
             for (type, count) in changes.counts.sorted(by: { $0.type < $1.type }) {
                 countRows.append([.text(user), .text(type), .int(count)])

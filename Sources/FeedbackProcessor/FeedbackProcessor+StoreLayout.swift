@@ -2,18 +2,19 @@ import FeedbackLog
 import Foundation
 
 extension FeedbackProcessor {
-    /// The layout of the store's tables (SQLite's `user_version`). Layouts 2 and 3 are migrated in place;
+    /// The layout of the store's tables (SQLite's `user_version`). Layouts 2 to 4 are migrated in place;
     /// older ones are refused with what to do.
-    static let schemaVersion: Int64 = 4
+    static let schemaVersion: Int64 = 5
 
-    /// Creates the tables of a new store, migrates a layout-2 or -3 store, refuses anything else.
+    /// Creates the tables of a new store, migrates a layout-2, -3 or -4 store, refuses anything else.
     static func prepareLayout(of store: SQLiteConnection) throws {
         let hasTables = try store.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'offsets'", []) ?? 0 > 0
         let version = try store.queryInt("PRAGMA user_version", []) ?? 0
-        if hasTables && (version == 2 || version == 3) {
+        if hasTables && (2...4).contains(version) {
             try store.transaction { () throws(LocalLogError) in
                 if version == 2 { try migrateFromLayout2(store) }
-                try migrateFromLayout3(store)
+                if version <= 3 { try migrateFromLayout3(store) }
+                try migrateFromLayout4(store)
             }
             return
         }
@@ -25,16 +26,16 @@ extension FeedbackProcessor {
                 """)
         }
         // Tables without rowids, keyed as they are read: one B-tree per table (every B-tree is paid on every
-        // insert). Seen ids are keyed by time first, so that inserts land at the right edge and old ids leave
-        // by range, and held as the hash of the id (`EventIDHash`). The attribution join state lives in memory
-        // and is kept here as segments (`AttributionState`).
+        // insert). Seen ids are one row per second of event time (`SeenIDs`), so that old ids leave by range.
+        // The attribution join state lives in memory and is kept here as segments (`AttributionState`).
         try store.execute(
             """
             PRAGMA user_version=\(schemaVersion);
             CREATE TABLE IF NOT EXISTS offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
                 newest_ms INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS seen (ts INTEGER, id_hash INTEGER, PRIMARY KEY (ts, id_hash)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS seen_seconds (second INTEGER PRIMARY KEY, count INTEGER NOT NULL,
+                data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
                 PRIMARY KEY (user_id, type)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL)
@@ -127,6 +128,37 @@ extension FeedbackProcessor {
             """
             DROP TABLE seen;
             ALTER TABLE seen_hashed RENAME TO seen;
+            PRAGMA user_version=4;
+            """)
+    }
+
+    /// Layout 4 kept seen ids one row per event: they are gathered one row per second (`SeenIDs`).
+    private static func migrateFromLayout4(_ store: SQLiteConnection) throws(LocalLogError) {
+        try store.execute(
+            """
+            CREATE TABLE seen_seconds (second INTEGER PRIMARY KEY, count INTEGER NOT NULL, data BLOB NOT NULL);
+            """)
+        var after: (ts: Int64, hash: Int64) = (Int64.min, Int64.min)
+        var seen = SeenIDs(origin: store.path)
+        while true {  // a page at a time, written every million ids: the 24 h window can hold many millions
+            let rows = try store.query(
+                "SELECT ts, id_hash FROM seen WHERE (ts, id_hash) > (?, ?) ORDER BY ts, id_hash LIMIT 10000",
+                [.int(after.ts), .int(after.hash)])
+            guard !rows.isEmpty else { break }
+            for row in rows {
+                guard case .int(let time) = row[0], case .int(let hash) = row[1] else { continue }
+                _ = try seen.insert(SeenIDs.Key(timestampMs: time, idHash: hash), from: store)
+                after = (time, hash)
+            }
+            if seen.addedCount >= 1_000_000 {
+                try seen.write(to: store)
+                seen = SeenIDs(origin: store.path)
+            }
+        }
+        try seen.write(to: store)
+        try store.execute(
+            """
+            DROP TABLE seen;
             PRAGMA user_version=\(schemaVersion);
             """)
     }

@@ -197,7 +197,7 @@ public final class FeedbackProcessor {
             }
             let watermarkBefore = currentWatermark()
             try attribution().begin(segment: try nextCounter("segment"))
-            var batch = BatchState()
+            var batch = BatchState(seen: SeenIDs(origin: store.path))
             var records = records
             polled.add(records)
             var total = records.count
@@ -254,8 +254,7 @@ public final class FeedbackProcessor {
                     [.int(Int64(partition)), .int(offset), .int(newest[partition] ?? 0)])
             }
             if watermark > Int64.min / 2 {  // no watermark yet while an assigned partition is unread
-                try store.run(
-                    "DELETE FROM seen WHERE ts < ?", [.int(watermark - configuration.deduplicationWindow.milliseconds)])
+                try SeenIDs.expire(before: watermark - configuration.deduplicationWindow.milliseconds, in: store)
                 try attribution().expireActions(before: watermark - 2 * configuration.attributionWindow.milliseconds)
             }
             try attribution().persist(to: store)

@@ -12,7 +12,18 @@ struct SegmentWriter {
         bytes.append(version)
     }
 
+    /// Appends to `bytes`, a segment of `version` (a new one when empty).
+    init(continuing bytes: [UInt8], version: UInt8, capacity: Int) {
+        self.init(version: version, capacity: capacity)
+        if !bytes.isEmpty { self.bytes = bytes }
+        self.bytes.reserveCapacity(capacity)
+    }
+
     mutating func int(_ value: Int64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func int16(_ value: Int16) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
@@ -69,6 +80,12 @@ struct SegmentReader {
         for index in 0..<8 { value |= Int64(bytes[position + index]) << (8 * index) }
         position += 8
         return value
+    }
+
+    mutating func int16() throws(LocalLogError) -> Int16 {
+        guard position + 2 <= bytes.count else { throw truncated() }
+        defer { position += 2 }
+        return Int16(bitPattern: UInt16(bytes[position]) | UInt16(bytes[position + 1]) << 8)
     }
 
     mutating func double() throws(LocalLogError) -> Double { Double(bitPattern: UInt64(bitPattern: try int())) }

@@ -273,7 +273,7 @@ import Testing
             _ = try FeedbackProcessor(log: log, configuration: configuration)
             Issue.record("an older store was accepted")
         } catch {
-            #expect("\(error)".contains("has layout 0, this version uses 4: move it aside"), "\(error)")
+            #expect("\(error)".contains("has layout 0, this version uses 5: move it aside"), "\(error)")
         }
         // A fresh store, and one this version wrote, open.
         _ = try FeedbackProcessor(
@@ -342,7 +342,7 @@ extension ProcessorTests {
         let b = try samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
         #expect(a.count == 3 && a == b, "\(b)")
         let layout = try SQLiteConnection(path: configuration.storePath)
-        #expect(try layout.queryInt("PRAGMA user_version", []) == 4)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == 5)
         #expect(try layout.queryInt("SELECT count(*) FROM sqlite_master WHERE name IN ('pending', 'actions')", []) == 0)
     }
 
@@ -379,9 +379,49 @@ extension ProcessorTests {
         // The stream's 8 events and its own duplicate, less i1 and c1, applied before the migration.
         #expect(statistics.processed == 6 && statistics.duplicates == 3, "\(statistics)")
         let layout = try SQLiteConnection(path: configuration.storePath)
-        #expect(try layout.queryInt("PRAGMA user_version", []) == 4)
-        #expect(
-            try layout.queryInt("SELECT count(*) FROM seen WHERE id_hash = ?", [.int(EventIDHash.of("other"))]) == 1)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == 5)
+        // Every id kept: the stream's 8 distinct events and `other`.
+        #expect(try SeenIDs.count(in: layout) == 9)
+    }
+
+    /// Layout 4 kept seen ids one row per event; migrated to one row per second, they still catch the same
+    /// duplicates.
+    @Test func aLayout4StoreIsMigratedAndItsSeenIdsStillCatchDuplicates() throws {
+        let directory = temporaryPath("layout4")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        try log.append(stream().map { LogEntry(key: nil, payload: $0) })
+        let configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        let old = try SQLiteConnection(path: configuration.storePath)
+        try old.execute(
+            """
+            PRAGMA user_version=4;
+            CREATE TABLE offsets (partition INTEGER PRIMARY KEY, applied INTEGER NOT NULL,
+                newest_ms INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE seen (ts INTEGER, id_hash INTEGER, PRIMARY KEY (ts, id_hash)) WITHOUT ROWID;
+            CREATE TABLE profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
+                PRIMARY KEY (user_id, type)) WITHOUT ROWID;
+            CREATE TABLE profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE profile_clicks (user_id TEXT, ts INTEGER, event_id TEXT, item_id TEXT,
+                PRIMARY KEY (user_id, ts, event_id)) WITHOUT ROWID;
+            CREATE TABLE profile_affinity (user_id TEXT, feature TEXT, score REAL NOT NULL,
+                updated_ms INTEGER NOT NULL, PRIMARY KEY (user_id, feature)) WITHOUT ROWID;
+            CREATE TABLE metrics (minute_ms INTEGER, scene TEXT, source TEXT, impressions INTEGER NOT NULL,
+                clicks INTEGER NOT NULL, conversions INTEGER NOT NULL, revenue REAL NOT NULL,
+                PRIMARY KEY (minute_ms, scene, source)) WITHOUT ROWID;
+            CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL);
+            INSERT INTO seen VALUES (\(Self.t0), \(EventIDHash.of("i1"))),
+                (\(Self.t0 + 5 * Self.minute), \(EventIDHash.of("c1"))), (\(Self.t0), \(EventIDHash.of("other")));
+            """)
+        let processor = try FeedbackProcessor(log: log, configuration: configuration)
+        let statistics = try processor.processAvailable()
+        // The stream's 8 events and its own duplicate, less i1 and c1, applied before the migration.
+        #expect(statistics.processed == 6 && statistics.duplicates == 3, "\(statistics)")
+        let layout = try SQLiteConnection(path: configuration.storePath)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == 5)
+        #expect(try layout.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'seen'", []) == 0)
+        #expect(try SeenIDs.count(in: layout) == 9)
     }
 
     /// The hash is stored: a change here would let duplicates through across an upgrade. (Expected values

@@ -24,6 +24,48 @@ import Testing
         #expect(try store.runMany("INSERT INTO t (id, name)", rows: []).isEmpty)
     }
 
+    /// Seen ids: a key is new once — within a batch and in every later one — whichever side of a second's
+    /// edge (also before 1970) it falls; old seconds leave whole; a damaged row is an error naming the store.
+    @Test func seenIdsAreNewOnceAcrossBatchesAndSecondEdges() throws {
+        let path = temporaryPath("seen-ids") + ".sqlite"
+        let store = try SQLiteConnection(path: path)
+        try store.execute(
+            "CREATE TABLE seen_seconds (second INTEGER PRIMARY KEY, count INTEGER NOT NULL, data BLOB NOT NULL)")
+        let t0: Int64 = 1_704_067_200_000
+        let times: [Int64] = [t0, t0 + 999, t0 + 1000, -1, -1000, -1001, 0]
+        #expect(SeenIDs.second(of: -1) == -1 && SeenIDs.second(of: -1000) == -1 && SeenIDs.second(of: -1001) == -2)
+        var first = SeenIDs(origin: path)
+        for time in times {
+            #expect(try first.insert(.init(timestampMs: time, idHash: 7), from: store))
+            #expect(try !first.insert(.init(timestampMs: time, idHash: 7), from: store))
+        }
+        try first.write(to: store)
+        #expect(try SeenIDs.count(in: store) == 7)
+        var second = SeenIDs(origin: path)
+        for time in times {
+            #expect(try !second.insert(.init(timestampMs: time, idHash: 7), from: store))
+            #expect(try second.insert(.init(timestampMs: time, idHash: -7), from: store))  // another id
+            #expect(
+                try second.insert(.init(timestampMs: time + 1, idHash: 7), from: store) == !times.contains(time + 1))
+        }
+        try second.write(to: store)
+        #expect(try SeenIDs.count(in: store) == 18)
+        // Seconds that ended before t0 + 1000 go; t0 + 1000 and t0 + 1001 stay.
+        try SeenIDs.expire(before: t0 + 1000, in: store)
+        #expect(try SeenIDs.count(in: store) == 3)
+        var third = SeenIDs(origin: path)
+        #expect(try third.insert(.init(timestampMs: t0, idHash: 7), from: store))
+        #expect(try !third.insert(.init(timestampMs: t0 + 1001, idHash: 7), from: store))
+
+        try store.execute("UPDATE seen_seconds SET data = substr(data, 1, 6)")
+        var damaged = SeenIDs(origin: path)
+        #expect {
+            _ = try damaged.insert(.init(timestampMs: t0 + 1000, idHash: 1), from: store)
+        } throws: { error in
+            "\(error)".contains(path)
+        }
+    }
+
     /// A segment reads back what was written (integers, doubles by bit pattern, UTF-8 and empty strings,
     /// labels); one cut short or of another layout is an error naming the store, never a wrong value.
     @Test func segmentsRoundTripAndDamageIsAnError() throws {

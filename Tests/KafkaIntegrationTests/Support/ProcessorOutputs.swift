@@ -28,7 +28,7 @@ struct ProcessorOutputs: Equatable {
                 "/usr/bin/env",
                 [
                     "python3", "-c",
-                    "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=5).execute('select count(*) from seen').fetchone()[0])",
+                    "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=5).execute('select coalesce(sum(count), 0) from seen_seconds').fetchone()[0])",
                     store,
                 ])
         else { return 0 }
