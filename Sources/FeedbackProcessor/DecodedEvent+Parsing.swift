@@ -1,3 +1,4 @@
+import Feedback
 import Foundation
 
 /// A single-pass reader for the flat JSON events the collector writes.
@@ -20,9 +21,17 @@ struct EventJSONReader {
     static func decode(
         _ payload: [UInt8], fallbackID: @autoclosure () -> String
     ) throws(Unsupported) -> DecodedEvent? {
+        var labels = LabelCache(sets: nil)
+        return try decode(payload, fallbackID: fallbackID(), labels: &labels)
+    }
+
+    /// ``decode(_:fallbackID:)``, label objects read before taken from `labels`.
+    static func decode(
+        _ payload: [UInt8], fallbackID: @autoclosure () -> String, labels: inout LabelCache
+    ) throws(Unsupported) -> DecodedEvent? {
         try payload.withUnsafeBufferPointer { buffer throws(Unsupported) in
             var reader = EventJSONReader(buffer)
-            return try reader.event(fallbackID: fallbackID)
+            return try reader.event(fallbackID: fallbackID, labelCache: &labels)
         }
     }
 
@@ -44,7 +53,9 @@ struct EventJSONReader {
         }
     }
 
-    private mutating func event(fallbackID: () -> String) throws(Unsupported) -> DecodedEvent? {
+    private mutating func event(
+        fallbackID: () -> String, labelCache: inout LabelCache
+    ) throws(Unsupported) -> DecodedEvent? {
         var itemID: String?
         var type: String?
         var eventID: String?
@@ -83,12 +94,25 @@ struct EventJSONReader {
             case .position: position = Int(try integer())
             case .score: score = try number()
             case .labels:
+                let start = index
+                if let end = flatObjectEnd(from: start),
+                    let known = labelCache.labels(for: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                {
+                    labels = known
+                    index = end
+                    break
+                }
                 try expect(UInt8(ascii: "{"))
                 var label = try firstKey()
                 while let name = label {
                     if labels[name] != nil { throw Unsupported() }
                     labels[name] = try string()
                     label = try followingKey()
+                }
+                if flatObjectEnd(from: start) == index {
+                    labels = labelCache.add(UnsafeBufferPointer(rebasing: bytes[start..<index]), labels)
+                } else {
+                    labels = labelCache.shared(labels)
                 }
             case .extras:
                 try expect(UInt8(ascii: "{"))
@@ -166,6 +190,33 @@ struct EventJSONReader {
                 default: .other
                 }
         }
+    }
+
+    /// Where the object at `start` ends (after its `}`) if it holds no object or array: scanned without
+    /// checking anything else (the bytes are only a key for `LabelCache`, whose entries were all read).
+    private func flatObjectEnd(from start: Int) -> Int? {
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "{") else { return nil }
+        var position = start + 1
+        var inString = false
+        while position < bytes.count {
+            let byte = bytes[position]
+            if inString {
+                if byte == UInt8(ascii: "\\") {
+                    position += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else {
+                switch byte {
+                case UInt8(ascii: "\""): inString = true
+                case UInt8(ascii: "}"): return position + 1
+                case UInt8(ascii: "{"), UInt8(ascii: "["): return nil
+                default: break
+                }
+            }
+            position += 1
+        }
+        return nil
     }
 
     /// Like `firstKey`, but the key's byte range (a key with escapes is left to JSONSerialization).
@@ -259,6 +310,18 @@ struct EventJSONReader {
         skipSpace()
         try expect(UInt8(ascii: "\""))
         let start = index
+        // Most strings are plain ASCII ids: skipped 8 bytes at a time up to the word holding the end.
+        if let base = bytes.baseAddress.map(UnsafeRawPointer.init) {
+            while index + 8 <= bytes.count {
+                let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if ByteWord.has(word, UInt8(ascii: "\"")) || ByteWord.has(word, UInt8(ascii: "\\"))
+                    || ByteWord.hasBelow(word, 0x20) || ByteWord.hasNonASCII(word)
+                {
+                    break
+                }
+                index += 8
+            }
+        }
         var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
@@ -353,9 +416,39 @@ struct EventJSONReader {
             index = start
             return Double(try integer())
         }
+        if let value = shortDecimal(start, end) { return value }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw Unsupported() }
         return value
+    }
+
+    /// A number with a fraction, no exponent and at most 15 digits (scores: `0.731`), as its digits over a
+    /// power of ten: both exact in a Double (below 2^53 and 10^22), so the one division rounds correctly,
+    /// as parsing the text does (Clinger's fast path). Nil for any other number.
+    private func shortDecimal(_ start: Int, _ end: Int) -> Double? {
+        var digits: Int64 = 0
+        var count = 0
+        var fraction = -1  // digits after the point, once it is passed
+        for position in start..<end {
+            let byte = bytes[position]
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits = digits * 10 + Int64(byte - UInt8(ascii: "0"))
+                count += 1
+                if fraction >= 0 { fraction += 1 }
+            case UInt8(ascii: "."): fraction = 0
+            case UInt8(ascii: "-"): continue
+            default: return nil  // an exponent
+            }
+            if count > 15 { return nil }
+        }
+        guard fraction >= 0 else { return nil }
+        let value = Double(digits) / Self.powersOfTen[fraction]
+        return bytes[start] == UInt8(ascii: "-") ? -value : value
+    }
+
+    private static let powersOfTen: [Double] = (0...15).map { exponent in
+        (0..<exponent).reduce(1.0) { value, _ in value * 10 }
     }
 
     /// Scans a number per JSON's grammar; returns its bounds and whether it has no fraction or exponent.

@@ -27,10 +27,21 @@ extension DecodedEvent {
     /// Decodes an event's JSON: nil when it is not JSON or lacks `item_id` or `type`.
     /// `fallbackID` is only evaluated for an event without an `event_id`.
     static func decode(json payload: [UInt8], fallbackID: @autoclosure () -> String) -> DecodedEvent? {
+        var labels = LabelCache(sets: nil)
+        return decode(json: payload, fallbackID: fallbackID(), labels: &labels)
+    }
+
+    /// ``decode(json:fallbackID:)``, label objects read before taken from `labels` (and equal label sets
+    /// sharing one dictionary through it).
+    static func decode(
+        json payload: [UInt8], fallbackID: @autoclosure () -> String, labels: inout LabelCache
+    ) -> DecodedEvent? {
         do {
-            return try EventJSONReader.decode(payload, fallbackID: fallbackID())
+            return try EventJSONReader.decode(payload, fallbackID: fallbackID(), labels: &labels)
         } catch {
-            return DecodedEvent(foundationJSON: payload, fallbackID: fallbackID())
+            var event = DecodedEvent(foundationJSON: payload, fallbackID: fallbackID())
+            if let shown = event?.labels { event!.labels = labels.shared(shown) }
+            return event
         }
     }
 

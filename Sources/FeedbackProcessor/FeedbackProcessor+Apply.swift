@@ -57,12 +57,11 @@ extension FeedbackProcessor {
     /// Each record's event (nil: not a feedback event), equal label sets sharing one storage through
     /// `labelSets`. Runs on any thread.
     static func decode(_ records: [SourceRecord], labelSets: LabelSets) -> [DecodedEvent?] {
-        records.map { record in
-            var event = DecodedEvent.decode(json: record.payload, fallbackID: "\(record.partition)-\(record.offset)")
-            if let labels = event?.labels, !labels.isEmpty { event!.labels = labelSets.shared(labels) }
-            return event
+        var labels = LabelCache(sets: labelSets)
+        return records.map { record in
+            DecodedEvent.decode(
+                json: record.payload, fallbackID: "\(record.partition)-\(record.offset)", labels: &labels)
         }
-    }
     }
 
     /// What a batch changes in profiles and metrics, gathered in memory and written once per key at the

@@ -86,4 +86,42 @@ import Testing
         check("[1,2]", fast: false)
         check("", fast: false)
     }
+    /// Decimals up to 15 digits take the short path; it must read every one exactly as parsing the text does.
+    @Test func shortDecimalsReadExactly() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            // An integer part without leading zeros, then 1 to 15 digits in all after the point.
+            let whole = String(UInt64.random(in: 0..<100_000, using: &generator))
+            let fractionDigits = Int.random(in: 1...(15 - whole.count), using: &generator)
+            var fraction = String(UInt64.random(in: 0..<UInt64(pow(10.0, Double(fractionDigits))), using: &generator))
+            fraction = String(repeating: "0", count: fractionDigits - fraction.count) + fraction
+            var text = whole + "." + fraction
+            if Bool.random(using: &generator) { text = "-" + text }
+            let json = #"{"item_id":"i","type":"click","score":\#(text)}"#
+            let decoded = try #require(try EventJSONReader.decode(Array(json.utf8), fallbackID: "0-1"))
+            #expect(decoded.score.bitPattern == Double(text)!.bitPattern, "\(text)")
+        }
+    }
+
+    /// Label objects read through a cache (byte-equal ones taken from it) decode exactly as without it: equal
+    /// prefixes, braces and escaped quotes inside strings, nested objects (left to JSONSerialization), and
+    /// more distinct sets than the cache holds.
+    @Test func labelsReadThroughTheCacheAreTheLabelsOfTheirBytes() {
+        var objects = [
+            #"{"recall_source":"hot","recall_type":"hot"}"#, #"{"recall_source":"hot","recall_type":"ann"}"#,
+            #"{"recall_source":"h}ot","recall_type":"hot"}"#, #"{"recall_source":"h\"}ot"}"#,
+            #"{"a":"{"}"#, #"{}"#, #"{ "a" : "b" }"#, #"{"a":{"b":"c"}}"#, #"{"a":["}"]}"#, #"{"a":1}"#,
+        ]
+        objects += (0..<100).map { #"{"recall_source":"s\#($0)"}"# }
+        let payloads = (objects + objects.reversed() + objects).map {
+            Array(#"{"item_id":"i","type":"click","labels":\#($0),"scene":"feed"}"#.utf8)
+        }
+        var cache = LabelCache(sets: LabelSets())
+        for payload in payloads {
+            let cached = DecodedEvent.decode(json: payload, fallbackID: "0-1", labels: &cache)
+            let alone = DecodedEvent.decode(json: payload, fallbackID: "0-1")
+            #expect(cached == alone, "\(String(decoding: payload, as: UTF8.self))")
+            #expect(alone != nil)
+        }
+    }
 }

@@ -137,17 +137,11 @@ package final class JSONWriter {
     }
 
     /// Whether any of the 8 bytes in `word` may need escaping: below 0x20, `"`, `&`, `<`, `>`, `\\`, or
-    /// non-ASCII (which covers U+2028/U+2029). Bit tricks from "Bit Twiddling Hacks" (haszero/hasless),
-    /// exact as a yes/no answer; a yes sends those 8 bytes through the byte-wise check.
+    /// non-ASCII (which covers U+2028/U+2029); a yes sends those 8 bytes through the byte-wise check.
     @inline(__always) private static func mayNeedEscaping(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
-        let below0x20 = (word &- ones &* 0x20) & ~word & highs != 0
-        return below0x20 || word & highs != 0 || hasZeroByte(word ^ (ones &* 0x22))
-            || hasZeroByte(word ^ (ones &* 0x26))
-            || hasZeroByte(word ^ (ones &* 0x3C)) || hasZeroByte(word ^ (ones &* 0x3E))
-            || hasZeroByte(word ^ (ones &* 0x5C))
+        ByteWord.hasBelow(word, 0x20) || ByteWord.hasNonASCII(word) || ByteWord.has(word, 0x22)
+            || ByteWord.has(word, 0x26) || ByteWord.has(word, 0x3C) || ByteWord.has(word, 0x3E)
+            || ByteWord.has(word, 0x5C)
     }
 
     private func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {

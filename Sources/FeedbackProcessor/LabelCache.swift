@@ -1,0 +1,75 @@
+/// Label objects already decoded, by their exact JSON bytes: an event whose `labels` bytes equal ones read
+/// before gets that dictionary without reading its strings, building a dictionary or hashing it into
+/// ``LabelSets`` (together a fifth of decoding an event). A complete JSON object ends where it ends, so
+/// bytes equal to an object read before read the same. Small, for one poll; cleared when three quarters
+/// full. Dictionaries it hands out are shared through `sets`.
+///
+/// ```swift
+/// var cache = LabelCache(sets: labelSets)
+/// let events = records.map { DecodedEvent.decode(json: $0.payload, fallbackID: "…", labels: &cache) }
+/// ```
+struct LabelCache {
+    private struct Entry {
+        var hash: UInt64
+        var bytes: [UInt8]
+        var labels: [String: String]
+    }
+
+    private var slots: [Entry?] = Array(repeating: nil, count: 64)
+    private var count = 0
+    private let sets: LabelSets?
+
+    /// A cache whose dictionaries are shared through `sets` (nil: not shared beyond this cache).
+    init(sets: LabelSets?) { self.sets = sets }
+
+    /// The labels read before from exactly these bytes (a whole JSON object, braces included).
+    func labels(for bytes: UnsafeBufferPointer<UInt8>) -> [String: String]? {
+        let hash = Self.hash(bytes)
+        var slot = Int(truncatingIfNeeded: hash) & (slots.count - 1)
+        while let entry = slots[slot] {
+            if entry.hash == hash, entry.bytes.elementsEqual(bytes) { return entry.labels }
+            slot = (slot + 1) & (slots.count - 1)
+        }
+        return nil
+    }
+
+    /// Remembers that `bytes` read as `labels`; returns the shared copy of `labels`.
+    mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ labels: [String: String]) -> [String: String] {
+        let labels = shared(labels)
+        if count >= slots.count * 3 / 4 {
+            slots = Array(repeating: nil, count: slots.count)
+            count = 0
+        }
+        let hash = Self.hash(bytes)
+        var slot = Int(truncatingIfNeeded: hash) & (slots.count - 1)
+        while slots[slot] != nil { slot = (slot + 1) & (slots.count - 1) }
+        slots[slot] = Entry(hash: hash, bytes: Array(bytes), labels: labels)
+        count += 1
+        return labels
+    }
+
+    /// `labels` shared through `sets` (labels read by another path than the cache's).
+    func shared(_ labels: [String: String]) -> [String: String] {
+        guard let sets, !labels.isEmpty else { return labels }
+        return sets.shared(labels)
+    }
+
+    /// Eight bytes at a time, each mixed by a multiply (MurmurHash3's constants); not stored anywhere.
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        let raw = UnsafeRawBufferPointer(bytes)
+        var hash: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(raw.count)
+        var offset = 0
+        while offset + 8 <= raw.count {
+            hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
+            hash ^= hash >> 29
+            offset += 8
+        }
+        var tail: UInt64 = 0
+        while offset < raw.count {
+            tail = tail << 8 | UInt64(raw[offset])
+            offset += 1
+        }
+        hash = (hash ^ tail) &* 0xc4ce_b9fe_1a85_ec53
+        return hash ^ (hash >> 32)
+    }
+}
