@@ -107,7 +107,7 @@ extension FeedbackProcessor {
             // batching, older ones may already be closed and gone).
             let shown = state.labels(
                 request: event.requestID, item: event.itemID,
-                after: event.timestampMs - configuration.attributionWindow.milliseconds)
+                after: event.timestampMs - attributionWindowMs)
         {
             // A click carries no labels: it inherits its impression's recall source.
             recallSource = shown["recall_source"]
@@ -124,7 +124,7 @@ extension FeedbackProcessor {
                 weight: weight,
                 features: weight == 0 ? [] : recallSource.map(sourceFeatures) ?? [],
                 extraFeature: weight == 0 ? nil : event.category.map(categoryFeature),
-                halfLifeMs: Double(configuration.affinityHalfLife.milliseconds)
+                halfLifeMs: affinityHalfLifeMs
             ) { () throws(LocalLogError) in try storedAffinity(user: user) }
         }
         switch event.type {

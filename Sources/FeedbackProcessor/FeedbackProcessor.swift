@@ -34,6 +34,9 @@ public final class FeedbackProcessor {
     /// Affinity feature names by category (see `categoryFeature`).
     var categoryFeatureNames: [String: String] = [:]
     let counters: ProcessorMetrics
+    /// `configuration.attributionWindow` and `affinityHalfLife` in milliseconds, read per event.
+    let attributionWindowMs: Int64
+    let affinityHalfLifeMs: Double
     /// Shared by events with equal labels (decoded on another thread too).
     let labelSets = LabelSets()
 
@@ -57,6 +60,8 @@ public final class FeedbackProcessor {
         self.profileSinks = profileSinks
         self.metricsSinks = metricsSinks
         self.configuration = configuration
+        attributionWindowMs = configuration.attributionWindow.milliseconds
+        affinityHalfLifeMs = Double(configuration.affinityHalfLife.milliseconds)
         counters = ProcessorMetrics(logger: configuration.logger)
         guard configuration.batchSize >= 1, configuration.pollSize >= 1 else {
             throw ProcessorError.configuration(
