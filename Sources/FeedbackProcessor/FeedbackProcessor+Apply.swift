@@ -70,7 +70,8 @@ extension FeedbackProcessor {
     struct BatchState {
         /// The events applied, checked against the de-duplication window.
         var seen: SeenIDs
-        var users: [String: UserChanges] = [:]
+        /// Each touched user's profile: read from the store at their first event in the batch, then updated.
+        var users: [String: StoredProfile] = [:]
         var metrics: [MetricsKey: MetricsTotals] = [:]
     }
 
@@ -116,16 +117,20 @@ extension FeedbackProcessor {
             let weight = ProcessorConfiguration.weight(event.type)
             // The affinity features of a weighted event: one per recall source (`hot|ann` is two), and its
             // category.
-            try batch.users[user, default: UserChanges()].record(
+            var index = batch.users.index(forKey: user)
+            if index == nil {
+                batch.users[user] = try storedProfile(user: user) ?? StoredProfile()
+                index = batch.users.index(forKey: user)
+            }
+            batch.users.values[index!].record(
                 event.type, at: event.timestampMs,
                 click: event.type == "click"
-                    ? UserChanges.Click(eventID: event.eventID, itemID: event.itemID, timestampMs: event.timestampMs)
+                    ? StoredProfile.Click(eventID: event.eventID, itemID: event.itemID, timestampMs: event.timestampMs)
                     : nil,
                 weight: weight,
                 features: weight == 0 ? [] : recallSource.map(sourceFeatures) ?? [],
                 extraFeature: weight == 0 ? nil : event.category.map(categoryFeature),
-                halfLifeMs: affinityHalfLifeMs
-            ) { () throws(LocalLogError) in try storedAffinity(user: user) }
+                halfLifeMs: affinityHalfLifeMs, recentClicks: configuration.recentClicks)
         }
         switch event.type {
         case "impression", "click", "conversion":
@@ -175,71 +180,21 @@ extension FeedbackProcessor {
         return MetricsTotals(impressions: impressions, clicks: clicks, conversions: conversions, revenue: revenue)
     }
 
-    /// The affinities `user` has in the store.
-    func storedAffinity(user: String) throws(LocalLogError) -> [UserChanges.Affinity] {
-        try store.query("SELECT feature, score, updated_ms FROM profile_affinity WHERE user_id = ?", [.text(user)])
-            .compactMap { row in
-                guard case .text(let feature) = row[0], case .double(let score) = row[1],
-                    case .int(let updated) = row[2]
-                else { return nil }
-                return UserChanges.Affinity(feature: feature, score: score, updatedMs: updated, changed: false)
-            }
+    /// The profile of `user` as the store holds it; nil if never seen.
+    func storedProfile(user: String) throws(LocalLogError) -> StoredProfile? {
+        let row = try store.query("SELECT data FROM profiles WHERE user_id = ?", [.text(user)]).first
+        guard case .blob(let data)? = row?.first else { return nil }
+        return try StoredProfile(decoding: data, origin: store.path)
     }
 
-    /// Writes what `batch` gathered: one row per touched key, many rows per statement, in key order —
-    /// every profile table is keyed by user first, and rows inserted in the B-tree's order land next to
-    /// each other (in the dictionary's order, each went to another page).
+    /// Writes what `batch` gathered: one row per touched key, many rows per statement, profiles in key order
+    /// (rows inserted in the B-tree's order land next to each other; in the dictionary's order, each went to
+    /// another page).
     func write(_ batch: BatchState) throws(LocalLogError) {
-        var countRows: [[SQLiteConnection.Value]] = []
-        var seenRows: [[SQLiteConnection.Value]] = []
-        var clickRows: [[SQLiteConnection.Value]] = []
-        var affinityRows: [[SQLiteConnection.Value]] = []
-        seenRows.reserveCapacity(batch.users.count)
         try batch.seen.write(to: store)
-        for (user, changes) in batch.users.sorted(by: { $0.key < $1.key }) {
-            for (type, count) in changes.counts.sorted(by: { $0.type < $1.type }) {
-                countRows.append([.text(user), .text(type), .int(count)])
-            }
-            seenRows.append([.text(user), .int(changes.lastSeenMs)])
-            for click in changes.clicks.sorted(by: { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }) {
-                clickRows.append([.text(click.eventID), .text(user), .text(click.itemID), .int(click.timestampMs)])
-            }
-            for affinity in changes.affinity.sorted(by: { $0.feature < $1.feature }) where affinity.changed {
-                affinityRows.append([
-                    .text(user), .text(affinity.feature), .double(affinity.score), .int(affinity.updatedMs),
-                ])
-            }
-        }
-        let totals = try store.runMany(
-            "INSERT INTO profile_counts (user_id, type, count)",
-            "ON CONFLICT(user_id, type) DO UPDATE SET count = count + excluded.count RETURNING user_id, type, count",
-            rows: countRows)
-        // A user's recent clicks need trimming only once they clicked more than are kept (the click count
-        // bounds the rows: one per distinct click).
-        var trimmed = Set<String>()
-        for row in totals {
-            if case .text(let user) = row[0], case .text("click") = row[1], case .int(let count) = row[2],
-                count > Int64(configuration.recentClicks)
-            {
-                trimmed.insert(user)
-            }
-        }
         _ = try store.runMany(
-            "INSERT INTO profile_seen (user_id, last_seen_ms)",
-            "ON CONFLICT(user_id) DO UPDATE SET last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)",
-            rows: seenRows)
-        _ = try store.runMany(
-            "INSERT OR IGNORE INTO profile_clicks (event_id, user_id, item_id, ts)", rows: clickRows)
-        for user in trimmed.sorted() {
-            try store.run(
-                "DELETE FROM profile_clicks WHERE user_id = ? AND event_id NOT IN (SELECT event_id FROM "
-                    + "profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC LIMIT ?)",
-                [.text(user), .text(user), .int(Int64(configuration.recentClicks))])
-        }
-        _ = try store.runMany(
-            "INSERT INTO profile_affinity (user_id, feature, score, updated_ms)",
-            "ON CONFLICT(user_id, feature) DO UPDATE SET score = excluded.score, updated_ms = excluded.updated_ms",
-            rows: affinityRows)
+            "INSERT INTO profiles (user_id, data)", "ON CONFLICT(user_id) DO UPDATE SET data = excluded.data",
+            rows: batch.users.sorted(by: { $0.key < $1.key }).map { [.text($0.key), .blob($0.value.encoded())] })
         _ = try store.runMany(
             "INSERT INTO metrics (minute_ms, scene, source, impressions, clicks, conversions, revenue)",
             "ON CONFLICT(minute_ms, scene, source) DO UPDATE SET impressions = excluded.impressions, "

@@ -5,26 +5,7 @@ import Foundation
 extension FeedbackProcessor {
     /// The profile of `user` (a user id, or a device id for anonymous traffic); nil if never seen.
     public func profile(user: String) throws -> UserProfile? {
-        guard
-            let lastSeen = try store.queryInt("SELECT last_seen_ms FROM profile_seen WHERE user_id = ?", [.text(user)])
-        else { return nil }
-        var counts: [String: Int] = [:]
-        for row in try store.query("SELECT type, count FROM profile_counts WHERE user_id = ?", [.text(user)]) {
-            if case .text(let type) = row[0], case .int(let count) = row[1] { counts[type] = Int(count) }
-        }
-        let clicks = try store.query(
-            "SELECT item_id FROM profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC", [.text(user)]
-        ).compactMap { row -> String? in if case .text(let item) = row[0] { item } else { nil } }
-        var affinity: [String: Double] = [:]
-        let halfLife = Double(configuration.affinityHalfLife.milliseconds)
-        for row in try store.query(
-            "SELECT feature, score, updated_ms FROM profile_affinity WHERE user_id = ?", [.text(user)])
-        {
-            if case .text(let feature) = row[0], case .double(let score) = row[1], case .int(let updated) = row[2] {
-                affinity[feature] = score * pow(2, -Double(max(0, lastSeen - updated)) / halfLife)
-            }
-        }
-        return UserProfile(user: user, counts: counts, recentClicks: clicks, affinity: affinity, lastSeenMs: lastSeen)
+        try storedProfile(user: user)?.profile(user: user, halfLifeMs: affinityHalfLifeMs)
     }
 
     /// The most recent `limit` metric windows, newest minute first.

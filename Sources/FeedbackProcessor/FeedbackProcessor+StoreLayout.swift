@@ -26,7 +26,8 @@ extension FeedbackProcessor {
                 """)
         }
         // Tables without rowids, keyed as they are read: one B-tree per table (every B-tree is paid on every
-        // insert). Seen ids are one row per second of event time (`SeenIDs`), so that old ids leave by range.
+        // insert). Seen ids are one row per second of event time (`SeenIDs`), so that old ids leave by range;
+        // profiles one row per user (`StoredProfile`).
         // The attribution join state lives in memory and is kept here as segments (`AttributionState`).
         try store.execute(
             """
@@ -36,14 +37,7 @@ extension FeedbackProcessor {
             CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS seen_seconds (second INTEGER PRIMARY KEY, count INTEGER NOT NULL,
                 data BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS profile_counts (user_id TEXT, type TEXT, count INTEGER NOT NULL,
-                PRIMARY KEY (user_id, type)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS profile_seen (user_id TEXT PRIMARY KEY, last_seen_ms INTEGER NOT NULL)
-                WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS profile_clicks (user_id TEXT, ts INTEGER, event_id TEXT, item_id TEXT,
-                PRIMARY KEY (user_id, ts, event_id)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS profile_affinity (user_id TEXT, feature TEXT, score REAL NOT NULL,
-                updated_ms INTEGER NOT NULL, PRIMARY KEY (user_id, feature)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS metrics (minute_ms INTEGER, scene TEXT, source TEXT,
                 impressions INTEGER NOT NULL, clicks INTEGER NOT NULL, conversions INTEGER NOT NULL,
                 revenue REAL NOT NULL, PRIMARY KEY (minute_ms, scene, source)) WITHOUT ROWID;
@@ -132,12 +126,15 @@ extension FeedbackProcessor {
             """)
     }
 
-    /// Layout 4 kept seen ids one row per event: they are gathered one row per second (`SeenIDs`).
+    /// Layout 4 kept seen ids one row per event, and profiles as rows of four tables: the ids are gathered
+    /// one row per second (`SeenIDs`), a profile one row per user (`StoredProfile`).
     private static func migrateFromLayout4(_ store: SQLiteConnection) throws(LocalLogError) {
         try store.execute(
             """
             CREATE TABLE seen_seconds (second INTEGER PRIMARY KEY, count INTEGER NOT NULL, data BLOB NOT NULL);
+            CREATE TABLE profiles (user_id TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
             """)
+        try migrateProfilesFromLayout4(store)
         var after: (ts: Int64, hash: Int64) = (Int64.min, Int64.min)
         var seen = SeenIDs(origin: store.path)
         while true {  // a page at a time, written every million ids: the 24 h window can hold many millions
@@ -160,6 +157,58 @@ extension FeedbackProcessor {
             """
             DROP TABLE seen;
             PRAGMA user_version=\(schemaVersion);
+            """)
+    }
+
+    private static func migrateProfilesFromLayout4(_ store: SQLiteConnection) throws(LocalLogError) {
+        var after = ""
+        while true {  // a page of users at a time
+            let users = try store.query(
+                "SELECT user_id, last_seen_ms FROM profile_seen WHERE user_id > ? ORDER BY user_id LIMIT 1000",
+                [.text(after)])
+            guard !users.isEmpty else { break }
+            var rows: [[SQLiteConnection.Value]] = []
+            for row in users {
+                guard case .text(let user) = row[0], case .int(let lastSeen) = row[1] else { continue }
+                after = user
+                let counts = try store.query(
+                    "SELECT type, count FROM profile_counts WHERE user_id = ? ORDER BY type", [.text(user)]
+                ).compactMap { row -> (String, Int64)? in
+                    guard case .text(let type) = row[0], case .int(let count) = row[1] else { return nil }
+                    return (type, count)
+                }
+                let clicks = try store.query(
+                    "SELECT event_id, item_id, ts FROM profile_clicks WHERE user_id = ? ORDER BY ts DESC, event_id DESC",
+                    [.text(user)]
+                ).compactMap { row -> StoredProfile.Click? in
+                    guard case .text(let id) = row[0], case .text(let item) = row[1], case .int(let time) = row[2]
+                    else { return nil }
+                    return StoredProfile.Click(eventID: id, itemID: item, timestampMs: time)
+                }
+                let affinity = try store.query(
+                    "SELECT feature, score, updated_ms FROM profile_affinity WHERE user_id = ? ORDER BY feature",
+                    [.text(user)]
+                ).compactMap { row -> StoredProfile.Affinity? in
+                    guard case .text(let feature) = row[0], case .int(let updated) = row[2] else { return nil }
+                    let score: Double =
+                        switch row[1] {
+                        case .double(let value): value
+                        case .int(let value): Double(value)
+                        default: 0
+                        }
+                    return StoredProfile.Affinity(feature: feature, score: score, updatedMs: updated)
+                }
+                let profile = StoredProfile(lastSeenMs: lastSeen, counts: counts, clicks: clicks, affinity: affinity)
+                rows.append([.text(user), .blob(profile.encoded())])
+            }
+            _ = try store.runMany("INSERT INTO profiles (user_id, data)", rows: rows)
+        }
+        try store.execute(
+            """
+            DROP TABLE profile_counts;
+            DROP TABLE profile_seen;
+            DROP TABLE profile_clicks;
+            DROP TABLE profile_affinity;
             """)
     }
 

@@ -413,6 +413,10 @@ extension ProcessorTests {
             CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL);
             INSERT INTO seen VALUES (\(Self.t0), \(EventIDHash.of("i1"))),
                 (\(Self.t0 + 5 * Self.minute), \(EventIDHash.of("c1"))), (\(Self.t0), \(EventIDHash.of("other")));
+            INSERT INTO profile_seen VALUES ('old', \(Self.t0));
+            INSERT INTO profile_counts VALUES ('old', 'click', 2), ('old', 'impression', 3);
+            INSERT INTO profile_clicks VALUES ('old', \(Self.t0 - 2), 'e1', 'X'), ('old', \(Self.t0 - 1), 'e2', 'Y');
+            INSERT INTO profile_affinity VALUES ('old', 'recall_source=hot', 1.5, \(Self.t0 - 7 * 24 * 3600 * 1000));
             """)
         let processor = try FeedbackProcessor(log: log, configuration: configuration)
         let statistics = try processor.processAvailable()
@@ -420,8 +424,15 @@ extension ProcessorTests {
         #expect(statistics.processed == 6 && statistics.duplicates == 3, "\(statistics)")
         let layout = try SQLiteConnection(path: configuration.storePath)
         #expect(try layout.queryInt("PRAGMA user_version", []) == 5)
-        #expect(try layout.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'seen'", []) == 0)
+        #expect(
+            try layout.queryInt("SELECT count(*) FROM sqlite_master WHERE name GLOB 'profile_*' OR name = 'seen'", [])
+                == 0)
         #expect(try SeenIDs.count(in: layout) == 9)
+        // A profile of the old tables reads as it did (its affinity one half-life old: halved).
+        let migrated = try #require(try processor.profile(user: "old"))
+        #expect(migrated.counts == ["click": 2, "impression": 3] && migrated.recentClicks == ["Y", "X"])
+        #expect(migrated.lastSeenMs == Self.t0 && migrated.affinity == ["recall_source=hot": 0.75])
+        #expect(try processor.profile(user: "u1")?.counts == ["impression": 1, "conversion": 1, "like": 1])
     }
 
     /// The hash is stored: a change here would let duplicates through across an upgrade. (Expected values

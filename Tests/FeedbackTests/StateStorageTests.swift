@@ -66,6 +66,35 @@ import Testing
         }
     }
 
+    /// A profile keeps its newest `recentClicks` clicks newest first (a click held once, an older one than
+    /// all kept not at all), folds affinities in time, and reads back what it wrote; a damaged blob is an
+    /// error naming the store.
+    @Test func storedProfilesKeepTheNewestClicksAndRoundTrip() throws {
+        var profile = StoredProfile()
+        let clicks: [(Int64, String)] = [(5, "e5"), (3, "e3"), (9, "e9"), (5, "e6"), (5, "e5"), (1, "e1"), (7, "e7")]
+        for (time, id) in clicks {
+            profile.record(
+                "click", at: time, click: .init(eventID: id, itemID: "item-\(id)", timestampMs: time), weight: 1,
+                features: ["recall_source=hot"], extraFeature: time == 9 ? "category=books" : nil, halfLifeMs: 4,
+                recentClicks: 4)
+        }
+        profile.record(
+            "impression", at: 2, click: nil, weight: 0, features: [], extraFeature: nil, halfLifeMs: 4, recentClicks: 4)
+        #expect(profile.clicks.map(\.eventID) == ["e9", "e7", "e6", "e5"])
+        #expect(profile.lastSeenMs == 9)
+        let read = try StoredProfile(decoding: profile.encoded(), origin: "test.sqlite")
+        let user = profile.profile(user: "u", halfLifeMs: 4)
+        #expect(read.profile(user: "u", halfLifeMs: 4) == user)
+        #expect(user.counts == ["click": 7, "impression": 1])
+        #expect(user.recentClicks == ["item-e9", "item-e7", "item-e6", "item-e5"])
+        #expect(user.affinity["category=books"] == 1)
+        let bytes = profile.encoded()
+        #expect(throws: LocalLogError.self) {
+            _ = try StoredProfile(decoding: Array(bytes.dropLast()), origin: "test.sqlite")
+        }
+        #expect(throws: LocalLogError.self) { _ = try StoredProfile(decoding: bytes + [0], origin: "test.sqlite") }
+    }
+
     /// A segment reads back what was written (integers, doubles by bit pattern, UTF-8 and empty strings,
     /// labels); one cut short or of another layout is an error naming the store, never a wrong value.
     @Test func segmentsRoundTripAndDamageIsAnError() throws {
