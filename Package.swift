@@ -71,13 +71,13 @@ let package = Package(
         // hiredis's C headers, and a thin Swift connection over them (profile sink).
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .target(name: "Redis", dependencies: ["CHiredis"]),
-        // zlib's C headers, for gzip training-sample files.
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // libdeflate's C header, for gzip training-sample files.
+        .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // The stream processor: user profiles, training samples, live metrics.
         .target(
             name: "FeedbackProcessor",
             dependencies: [
-                "Feedback", "FeedbackLog", "Kafka", "Redis", "CZlib", "Pipeline",
+                "Feedback", "FeedbackLog", "Kafka", "Redis", "CLibdeflate", "Pipeline",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),

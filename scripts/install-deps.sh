@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh Debian 12 machine. Idempotent.
-#  - Debian: librdkafka-dev, libsqlite3-dev, zlib1g-dev, libhiredis-dev (headers + pkg-config), redis-server
+#  - Debian: librdkafka-dev, libsqlite3-dev, libdeflate-dev, libhiredis-dev (headers + pkg-config), redis-server
 #    and clickhouse-server (sink tests; the tests start their own instances), kcat (independent consumer,
 #    benchmark peer), time
 #  - PyPI wheels, unpacked into .deps/ (never committed):
@@ -13,7 +13,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 need_apt=()
-for pkg in librdkafka-dev libsqlite3-dev zlib1g-dev libhiredis-dev redis-server clickhouse-server kcat pkg-config unzip time python3-venv; do
+for pkg in librdkafka-dev libsqlite3-dev libdeflate-dev libhiredis-dev redis-server clickhouse-server kcat pkg-config unzip time python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
