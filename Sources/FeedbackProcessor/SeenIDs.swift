@@ -29,10 +29,13 @@ struct SeenIDs {
     private let origin: String
     /// The rows read, by second (nil: the store had none).
     private var stored: [Int64: [UInt8]?] = [:]
-    /// The last second looked up in `stored` (most events follow one of the same second).
-    private var lastSecond = Int64.min
-    /// Every key of the seconds read, and every key added.
-    private var known = KeyTable()
+    /// Every key of the seconds read, and every key added, one table per second (small enough to stay in
+    /// the cache; one table for a batch's 100,000 keys was not).
+    private var known: [Int64: KeyTable] = [:]
+    /// The table of the second most recent events fell in (most events follow one of the same second), out
+    /// of `known` while current.
+    private var current = KeyTable()
+    private var currentSecond = Int64.min
     /// The keys this batch added, in order.
     private var added: [Key] = []
 
@@ -49,13 +52,17 @@ struct SeenIDs {
     /// Adds `key` unless the store or this batch has it already; returns whether it was new.
     mutating func insert(_ key: Key, from store: SQLiteConnection) throws(LocalLogError) -> Bool {
         let second = Self.second(of: key.timestampMs)
-        if second != lastSecond {
-            if stored[second] == nil { try load(second, from: store) }
-            lastSecond = second
-        }
-        guard known.insert(key) else { return false }
+        if second != currentSecond { try switchTo(second, from: store) }
+        guard current.insert(key) else { return false }
         added.append(key)
         return true
+    }
+
+    private mutating func switchTo(_ second: Int64, from store: SQLiteConnection) throws(LocalLogError) {
+        if currentSecond != .min { known[currentSecond] = current }
+        current = known.removeValue(forKey: second) ?? KeyTable()
+        currentSecond = second
+        if stored[second] == nil { try load(second, from: store) }
     }
 
     private mutating func load(_ second: Int64, from store: SQLiteConnection) throws(LocalLogError) {
@@ -67,7 +74,7 @@ struct SeenIDs {
         var reader = try SegmentReader(data, origin: origin, version: Self.layout)
         while !reader.isAtEnd {
             let millisecond = try reader.int16()
-            _ = known.insert(Key(timestampMs: second * 1000 + Int64(millisecond), idHash: try reader.int()))
+            _ = current.insert(Key(timestampMs: second * 1000 + Int64(millisecond), idHash: try reader.int()))
         }
         stored[second] = data
     }
@@ -101,7 +108,7 @@ struct SeenIDs {
     /// A set of keys by open addressing over their own bits — the id hash is already well mixed — rather
     /// than `Set`'s SipHash per event (a fifth of applying an event).
     private struct KeyTable {
-        private var slots = [Key?](repeating: nil, count: 1024)
+        private var slots = [Key?](repeating: nil, count: 64)
         private var count = 0
 
         /// Adds `key`; false if it was there.
