@@ -78,7 +78,11 @@ public final class KafkaSource: FeedbackSource {
         brokers: [String], topic: String, group: String, properties: [String: String] = [:],
         logger: Logger = Logger(label: "feedback.processor.kafka")
     ) throws {
-        var settings = properties
+        // librdkafka's prefetch target: its default (100,000 messages per partition) let the queue run dry
+        // while the processor applied a 100,000-record batch, and half the batches ended early at the
+        // first empty poll (1M-event bench: 1k-86k records; each batch pays a commit and the state's
+        // writes). Memory stays capped by queued.max.messages.kbytes (64 MiB by default).
+        var settings = ["queued.min.messages": "1000000"].merging(properties) { _, given in given }
         settings["bootstrap.servers"] = brokers.joined(separator: ",")
         consumer = try KafkaConsumer(groupID: group, topics: [topic], properties: settings, logger: logger)
         self.topic = topic
