@@ -93,7 +93,7 @@ public final class KafkaSource: FeedbackSource {
     public func start(after applied: [Int32: Int64]) throws {}
 
     public func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
-        consumer.poll(max: max, timeout: timeout).map {
+        consumer.poll(max: max, timeout: timeout, keys: false).map {
             SourceRecord(partition: $0.partition, offset: $0.offset, payload: $0.payload)
         }
     }

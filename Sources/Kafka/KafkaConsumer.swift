@@ -65,11 +65,15 @@ public final class KafkaConsumer: @unchecked Sendable {
     deinit { close() }
 
     /// Up to `max` messages: waits up to `timeout` for the first, then takes what is already fetched.
-    /// Consumer errors (other than end of partition) are logged and skipped.
-    public func poll(max: Int, timeout: Duration) -> [Message] {
+    /// Consumer errors (other than end of partition) are logged and skipped. With `keys: false` every
+    /// message's key is nil (not copied: a caller that reads only payloads saves an allocation per message).
+    public func poll(max: Int, timeout: Duration, keys: Bool = true) -> [Message] {
         guard !closed.load(ordering: .acquiring) else { return [] }
         var messages: [Message] = []
+        messages.reserveCapacity(Swift.min(max, 10_000))
         var wait = KafkaProducer.milliseconds(timeout)
+        // Messages of one topic: its name is made once, not per message.
+        var lastTopic: (handle: OpaquePointer, name: String)?
         while messages.count < max, let message = rd_kafka_consumer_poll(handle, wait) {
             wait = 0
             defer { rd_kafka_message_destroy(message) }
@@ -80,9 +84,13 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
                 continue
             }
-            let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+            var topic = ""
+            if let rkt = m.rkt {
+                if lastTopic?.handle != rkt { lastTopic = (rkt, String(cString: rd_kafka_topic_name(rkt))) }
+                topic = lastTopic!.name
+            }
             let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
-            let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+            let key = keys ? m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } : nil
             messages.append(Message(topic: topic, partition: m.partition, offset: m.offset, key: key, payload: payload))
         }
         return messages

@@ -266,4 +266,34 @@ import Testing
         #expect(statistics.recorded == 20 && statistics.failed == 20 && statistics.pending == 0, "\(statistics)")
         #expect(statistics.failedByReason.keys.allSatisfy { $0.hasPrefix("_PURGE") })
     }
+    /// The consumer reads what the collector wrote: payload, topic and key (the user id), or no key at all
+    /// when asked not to copy keys (the processor's reads).
+    @Test func theConsumerReadsKeysOrLeavesThemOut() async throws {
+        let broker = try TestBroker.get()
+        let topic = try broker.createTopic("consumer-keys")
+        let collector = try FeedbackCollector.kafka(configuration(topic: topic))
+        for index in 0..<12 {
+            try collector.record(FeedbackEvent(type: .click, itemID: "i\(index)", userID: "u\(index % 3)"))
+        }
+        #expect(await collector.shutdown().delivered == 12)
+        for keys in [true, false] {
+            let consumer = try KafkaConsumer(
+                groupID: "keys-\(keys)-\(UUID().uuidString.prefix(6))", topics: [topic],
+                properties: [
+                    "bootstrap.servers": broker.address, "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000",
+                ])
+            defer { consumer.close() }
+            var messages: [KafkaConsumer.Message] = []
+            let deadline = ContinuousClock.now + .seconds(30)
+            while messages.count < 12, ContinuousClock.now < deadline {
+                messages += consumer.poll(max: 100, timeout: .milliseconds(200), keys: keys)
+            }
+            #expect(messages.count == 12 && messages.allSatisfy { $0.topic == topic })
+            for message in messages {
+                let json = try #require(JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any])
+                let key = message.key.map { String(decoding: $0, as: UTF8.self) }
+                #expect(key == (keys ? json["user_id"] as? String : nil))
+            }
+        }
+    }
 }
