@@ -6,21 +6,23 @@
 /// let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
 /// if !ByteWord.has(word, UInt8(ascii: "\"")) && !ByteWord.hasNonASCII(word) { index += 8 }
 /// ```
-package enum ByteWord {
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-    private static let highs: UInt64 = 0x8080_8080_8080_8080
+public enum ByteWord {
+    // Public and @inlinable: called per 8 bytes from other modules too (the processor's JSON reader), and
+    // Swift 6.0 did not inline `package` ones across modules (a call per word, measured in the binary).
 
     /// Whether some byte of `word` is `byte`.
-    @inline(__always) package static func has(_ word: UInt64, _ byte: UInt8) -> Bool {
-        let x = word ^ (ones &* UInt64(byte))
-        return (x &- ones) & ~x & highs != 0
+    @inlinable @inline(__always) public static func has(_ word: UInt64, _ byte: UInt8) -> Bool {
+        let x = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
+        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0
     }
 
     /// Whether some byte of `word` is below `limit` (at most 128).
-    @inline(__always) package static func hasBelow(_ word: UInt64, _ limit: UInt8) -> Bool {
-        (word &- ones &* UInt64(limit)) & ~word & highs != 0
+    @inlinable @inline(__always) public static func hasBelow(_ word: UInt64, _ limit: UInt8) -> Bool {
+        (word &- 0x0101_0101_0101_0101 &* UInt64(limit)) & ~word & 0x8080_8080_8080_8080 != 0
     }
 
     /// Whether some byte of `word` is 0x80 or above.
-    @inline(__always) package static func hasNonASCII(_ word: UInt64) -> Bool { word & highs != 0 }
+    @inlinable @inline(__always) public static func hasNonASCII(_ word: UInt64) -> Bool {
+        word & 0x8080_8080_8080_8080 != 0
+    }
 }
