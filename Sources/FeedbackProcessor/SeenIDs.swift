@@ -8,6 +8,10 @@ import FeedbackLog
 /// touches once, checks and adds in memory, and writes every touched second back once before it commits;
 /// a failed batch drops its `SeenIDs` with its transaction. Old seconds leave by range (`expire`).
 ///
+/// This assumes events come roughly in event-time order within a partition, as the collector stamps them:
+/// a batch reads every second it touches whole, so one whose events scatter over many seconds already
+/// holding ids (a replay of an old stream mixed with new traffic) reads all of them.
+///
 /// ```swift
 /// var seen = SeenIDs(origin: store.path)
 /// if try seen.insert(.init(timestampMs: event.timestampMs, idHash: EventIDHash.of(event.eventID)), from: store) {
