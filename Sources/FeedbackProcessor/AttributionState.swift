@@ -46,7 +46,7 @@ final class AttributionState {
     }
 
     /// A click or conversion that an impression may still join.
-    final class Action {
+    final class Action: Sendable {
         let eventID: String
         let type: String
         let requestID: String
@@ -265,11 +265,44 @@ final class AttributionState {
         actionCount -= expired.count
     }
 
+    /// The batch's own segments as they will be written, encoded (their items as closing windows and
+    /// expiring actions left them).
+    struct CurrentSegments: Sendable {
+        var impressions: [UInt8]
+        var actions: [UInt8]
+    }
+
+    /// Encodes the batch's own segments on another thread (they no longer change once windows are closed
+    /// and actions expired for the batch), while the store takes the batch's other writes.
+    func encodeCurrent() -> BackgroundWork<CurrentSegments> {
+        let impressions = impressionSegments[current]?.items ?? []
+        let actions = actionSegments[current]?.items ?? []
+        return BackgroundWork { CurrentSegments(impressions: Self.encode(impressions), actions: Self.encode(actions)) }
+    }
+
     /// Writes what this batch changed (in the caller's transaction): the batch's own segments whole, the
     /// bounds of older ones, and deletes those left empty.
     func persist(to store: SQLiteConnection) throws(LocalLogError) {
-        try save(&impressionSegments, kind: .impressions, changed: changedImpressions, store: store) {
-            writer, impression in
+        try persist(
+            to: store,
+            current: CurrentSegments(
+                impressions: Self.encode(impressionSegments[current]?.items ?? []),
+                actions: Self.encode(actionSegments[current]?.items ?? [])))
+    }
+
+    /// ``persist(to:)`` with the batch's own segments already encoded (``encodeCurrent()``).
+    func persist(to store: SQLiteConnection, current encoded: CurrentSegments) throws(LocalLogError) {
+        try save(
+            &impressionSegments, kind: .impressions, changed: changedImpressions, current: encoded.impressions,
+            store: store)
+        try save(&actionSegments, kind: .actions, changed: changedActions, current: encoded.actions, store: store)
+        changedImpressions.removeAll()
+        changedActions.removeAll()
+    }
+
+    private static func encode(_ impressions: [Impression]) -> [UInt8] {
+        var writer = SegmentWriter(version: layout, capacity: impressions.count * 128)
+        for impression in impressions {
             writer.string(impression.eventID)
             writer.string(impression.requestID)
             writer.string(impression.user)
@@ -281,7 +314,12 @@ final class AttributionState {
             writer.labels(impression.labels)
             writer.int(impression.timestampMs)
         }
-        try save(&actionSegments, kind: .actions, changed: changedActions, store: store) { writer, action in
+        return writer.bytes
+    }
+
+    private static func encode(_ actions: [Action]) -> [UInt8] {
+        var writer = SegmentWriter(version: layout, capacity: actions.count * 64)
+        for action in actions {
             writer.string(action.eventID)
             writer.string(action.type)
             writer.string(action.requestID)
@@ -290,13 +328,12 @@ final class AttributionState {
             writer.int(action.timestampMs)
             writer.double(action.value)
         }
-        changedImpressions.removeAll()
-        changedActions.removeAll()
+        return writer.bytes
     }
 
     private func save<Element>(
-        _ segments: inout [Int64: Segment<Element>], kind: Kind, changed: Set<Int64>, store: SQLiteConnection,
-        encode: (inout SegmentWriter, Element) -> Void
+        _ segments: inout [Int64: Segment<Element>], kind: Kind, changed: Set<Int64>, current encoded: [UInt8],
+        store: SQLiteConnection
     ) throws(LocalLogError) {
         for id in changed.union([current]) {
             guard let segment = segments[id] else { continue }
@@ -305,11 +342,9 @@ final class AttributionState {
                 segments[id] = nil
                 if id != current { try store.run("DELETE FROM attribution_segments WHERE id = ?", [.int(row)]) }
             } else if id == current {
-                var writer = SegmentWriter(version: Self.layout, capacity: segment.items.count * 128)
-                for item in segment.items { encode(&writer, item) }
                 try store.run(
                     "INSERT INTO attribution_segments (id, bound, data) VALUES (?, ?, ?)",
-                    [.int(row), .int(segment.bound), .blob(writer.bytes)])
+                    [.int(row), .int(segment.bound), .blob(encoded)])
             } else {
                 try store.run(
                     "UPDATE attribution_segments SET bound = ? WHERE id = ?", [.int(segment.bound), .int(row)])

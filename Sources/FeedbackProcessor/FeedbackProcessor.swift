@@ -241,14 +241,23 @@ public final class FeedbackProcessor {
             let watermark = currentWatermark()
             var closed: [ClosedImpression] = []
             if watermark > watermarkBefore {
-                closed = try closeWindows(through: watermark - configuration.attributionWindow.milliseconds)
+                closed = try closeWindows(through: watermark - attributionWindowMs)
             }
+            let hasWatermark = watermark > Int64.min / 2  // none yet while an assigned partition is unread
+            if hasWatermark { try attribution().expireActions(before: watermark - 2 * attributionWindowMs) }
+            // The batch's attribution segments are encoded, and its sample files (JSON, gzip, fsynced files)
+            // written, on other threads while its profiles, metrics and offsets go to the store. Neither is
+            // ever left running: a retry of this batch rewrites the same files.
+            let segments = try attribution().encodeCurrent()
+            defer { segments.waitIgnoringErrors() }
             // Named by a batch number from the store: a rolled-back retry reuses it (and rewrites the same
             // files), while a later batch — even one starting at a redelivered record — never does.
-            let sampleFiles = SampleFileWrite(
-                closed, directory: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
-                level: Int32(configuration.samplesCompressionLevel))
-            // Never left running: a retry of this batch rewrites the same files.
+            let directory = configuration.samplesDirectory
+            let part = Self.padded(try nextCounter("batch"))
+            let level = Int32(configuration.samplesCompressionLevel)
+            let sampleFiles = BackgroundWork { [closed] in
+                try SampleBatch(closed).write(to: directory, part: part, level: level)
+            }
             defer { sampleFiles.waitIgnoringErrors() }
             try write(batch)
             let touched = batch.users.keys
@@ -258,11 +267,12 @@ public final class FeedbackProcessor {
                         + "ON CONFLICT(partition) DO UPDATE SET applied = excluded.applied, newest_ms = excluded.newest_ms",
                     [.int(Int64(partition)), .int(offset), .int(newest[partition] ?? 0)])
             }
-            if watermark > Int64.min / 2 {  // no watermark yet while an assigned partition is unread
+            if hasWatermark {
                 try SeenIDs.expire(before: watermark - configuration.deduplicationWindow.milliseconds, in: store)
-                try attribution().expireActions(before: watermark - 2 * configuration.attributionWindow.milliseconds)
             }
-            try attribution().persist(to: store)
+            let encoded: AttributionState.CurrentSegments
+            do { encoded = try segments.wait() } catch { throw LocalLogError(kind: .storage, message: "\(error)") }
+            try attribution().persist(to: store, current: encoded)
             statistics.samples = closed.count
             do {
                 try sampleFiles.wait()

@@ -1,6 +1,3 @@
-import Dispatch
-import Synchronization
-
 /// Reads the next poll from the source and decodes it on another thread while the processor applies the
 /// previous one: the processor's own thread is the busy one, and reading records (the consumer's copies)
 /// and their JSON were a quarter of its work. Nothing else is shared: the processor touches the source only
@@ -11,7 +8,7 @@ import Synchronization
 /// try apply(currentRecords, currentEvents)
 /// let (nextRecords, nextEvents) = try ahead.wait()
 /// ```
-final class PollAhead: Sendable {
+struct PollAhead {
     typealias Poll = (records: [SourceRecord], events: [DecodedEvent?])
 
     /// The source, lent to the background thread for one poll.
@@ -21,25 +18,19 @@ final class PollAhead: Sendable {
         let source: any FeedbackSource
     }
 
-    private let done = DispatchSemaphore(value: 0)
-    private let outcome = Mutex<Result<Poll, any Error>?>(nil)
+    private let work: BackgroundWork<Poll>
 
     init(_ source: any FeedbackSource, max: Int, labelSets: LabelSets) {
         let lent = Lent(source: source)
-        DispatchQueue.global(qos: .userInitiated).async { [self] in
-            let result = Result { () throws -> Poll in
-                let records = try lent.source.poll(max: max, timeout: .zero)
-                return (records, FeedbackProcessor.decode(records, labelSets: labelSets))
-            }
-            outcome.withLock { $0 = result }
-            done.signal()
+        work = BackgroundWork {
+            let records = try lent.source.poll(max: max, timeout: .zero)
+            return (records, FeedbackProcessor.decode(records, labelSets: labelSets))
         }
     }
 
     /// The records read and their events, in order (nil: not a feedback event); throws what the poll threw.
     /// Blocks until the poll is done; call once.
     func wait() throws -> Poll {
-        done.wait()
-        return try outcome.withLock { $0 }!.get()
+        try work.wait()
     }
 }
