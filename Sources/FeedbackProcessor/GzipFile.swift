@@ -29,15 +29,22 @@ enum GzipFile {
             }
             written += result
         }
-        fsync(fd)
-        close(fd)
+        // A file the disk did not take (fsync or close failing: full, I/O error) is an error, never a
+        // committed batch whose samples are missing.
+        guard fsync(fd) == 0 else {
+            let failed = errno
+            close(fd)
+            throw ProcessorError.storage("cannot write \(temporary) to disk (fsync): errno \(failed)")
+        }
+        guard close(fd) == 0 else { throw ProcessorError.storage("cannot close \(temporary): errno \(errno)") }
         guard rename(temporary, path) == 0 else {
             throw ProcessorError.storage("cannot rename to \(path): errno \(errno)")
         }
         let directoryFD = open(directory, O_RDONLY)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
+        guard directoryFD >= 0 else { throw ProcessorError.storage("cannot open \(directory): errno \(errno)") }
+        defer { close(directoryFD) }
+        guard fsync(directoryFD) == 0 else {
+            throw ProcessorError.storage("cannot make the new name in \(directory) durable (fsync): errno \(errno)")
         }
     }
 
