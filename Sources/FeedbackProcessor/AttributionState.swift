@@ -74,19 +74,39 @@ final class AttributionState {
         var second: String
     }
 
-    /// What one batch's segment still holds. A segment is written once, by its batch; later batches only
-    /// raise its `bound` (the store's copy of its members is filtered by it when loaded) and delete it once
-    /// empty, so closing windows never rewrites old segments.
-    private struct Segment<Element> {
+    /// A batch's segment in the store. A segment is written once, by its batch; later batches only raise
+    /// its `bound` (the store's copy of its members is filtered by it when loaded) and delete it once empty,
+    /// so closing windows never rewrites old segments.
+    private protocol StoredSegment {
+        /// Impressions: those at or before it are closed. Actions: those before it have expired.
+        var bound: Int64 { get }
+        var isEmpty: Bool { get }
+    }
+
+    /// What one batch's segment of actions still holds.
+    private struct Segment<Element>: StoredSegment {
         var items: [Element] = []
         var oldestMs = Int64.max
-        /// Impressions: those at or before it are closed. Actions: those before it have expired.
         var bound = Int64.min
+        var isEmpty: Bool { items.isEmpty }
 
         mutating func append(_ item: Element, at timeMs: Int64) {
             items.append(item)
             oldestMs = min(oldestMs, timeMs)
         }
+    }
+
+    /// How many impressions of one batch's segment are still open (they are held by time in `openByTime`).
+    private struct ImpressionSegment: StoredSegment {
+        var open = 0
+        var bound = Int64.min
+        var isEmpty: Bool { open == 0 }
+    }
+
+    /// An open impression and the segment that stores it.
+    private struct Open {
+        let impression: Impression
+        let segment: Int64
     }
 
     private enum Kind: Int64 {
@@ -96,7 +116,11 @@ final class AttributionState {
 
     private static let layout: UInt8 = 1
 
-    private var impressionSegments: [Int64: Segment<Impression>] = [:]
+    private var impressionSegments: [Int64: ImpressionSegment] = [:]
+    /// The impressions added by the current batch (those since closed included): its segment's contents.
+    private var currentImpressions: [Impression] = []
+    /// Every open impression, by time: what closing windows takes from.
+    private var openByTime = TimeBuckets<Open>()
     private var actionSegments: [Int64: Segment<Action>] = [:]
     /// Segments whose bound changed this batch (the current batch's is written whole).
     private var changedImpressions = Set<Int64>()
@@ -110,7 +134,7 @@ final class AttributionState {
     let labelSets: LabelSets
 
     /// Impressions waiting for their window.
-    private(set) var impressionCount = 0
+    var impressionCount: Int { openByTime.count }
     /// Actions held for joining.
     private(set) var actionCount = 0
 
@@ -130,7 +154,7 @@ final class AttributionState {
             var reader = try SegmentReader(data, origin: store.path, version: Self.layout)
             let segment = id >> 1
             if id & 1 == Kind.impressions.rawValue {
-                impressionSegments[segment] = Segment(bound: bound)
+                impressionSegments[segment] = ImpressionSegment(bound: bound)
                 while !reader.isAtEnd {
                     let impression = Impression(
                         eventID: try reader.string(), requestID: try reader.string(), user: try reader.string(),
@@ -152,14 +176,15 @@ final class AttributionState {
             }
         }
         // Nothing left in it (it cannot happen by itself: such a segment is deleted): deleted at the next batch.
-        changedImpressions = Set(impressionSegments.filter { $0.value.items.isEmpty }.keys)
-        changedActions = Set(actionSegments.filter { $0.value.items.isEmpty }.keys)
+        changedImpressions = Set(impressionSegments.filter { $0.value.isEmpty }.keys)
+        changedActions = Set(actionSegments.filter { $0.value.isEmpty }.keys)
     }
 
     /// Starts a batch: what it adds goes to segment `id` (a number no other batch uses).
     func begin(segment id: Int64) {
         current = id
-        impressionSegments[id] = Segment()
+        impressionSegments[id] = ImpressionSegment()
+        currentImpressions = []
         actionSegments[id] = Segment()
     }
 
@@ -168,9 +193,10 @@ final class AttributionState {
     func add(_ action: Action) { add(action, to: current) }
 
     private func add(_ impression: Impression, to segment: Int64) {
-        impressionSegments[segment, default: Segment()].append(impression, at: impression.timestampMs)
+        impressionSegments[segment, default: ImpressionSegment()].open += 1
+        if segment == current { currentImpressions.append(impression) }
+        openByTime.insert(Open(impression: impression, segment: segment), atMs: impression.timestampMs)
         openImpressions.file(impression, under: PairKey(first: impression.requestID, second: impression.item))
-        impressionCount += 1
     }
 
     private func add(_ action: Action, to segment: Int64) {
@@ -201,23 +227,30 @@ final class AttributionState {
 
     /// Removes and returns the impressions shown at or before `limitMs`, ordered by time then id.
     func close(through limitMs: Int64) -> [Impression] {
+        let due = openByTime.removeThrough(limitMs) { $0.impression.timestampMs }
         var closed: [Impression] = []
-        for id in Array(impressionSegments.keys) where impressionSegments[id]!.oldestMs <= limitMs {
-            var segment = impressionSegments[id]!
-            var kept: [Impression] = []
-            for impression in segment.items {
-                if impression.timestampMs <= limitMs { closed.append(impression) } else { kept.append(impression) }
+        closed.reserveCapacity(due.count)
+        // Closed impressions come in runs of one segment: its count is updated once per run.
+        var segment = Int64.min
+        var run = 0
+        func endRun() {
+            guard run > 0 else { return }
+            impressionSegments[segment]!.open -= run
+            impressionSegments[segment]!.bound = max(impressionSegments[segment]!.bound, limitMs)
+            changedImpressions.insert(segment)
+        }
+        for open in due {
+            if open.segment != segment {
+                endRun()
+                segment = open.segment
+                run = 0
             }
-            segment.items = kept
-            segment.oldestMs = kept.lazy.map(\.timestampMs).min() ?? Int64.max
-            segment.bound = max(segment.bound, limitMs)
-            impressionSegments[id] = segment
-            changedImpressions.insert(id)
+            run += 1
+            closed.append(open.impression)
+            openImpressions.unfile(
+                open.impression, from: PairKey(first: open.impression.requestID, second: open.impression.item))
         }
-        for impression in closed {
-            openImpressions.unfile(impression, from: PairKey(first: impression.requestID, second: impression.item))
-        }
-        impressionCount -= closed.count
+        endRun()
         closed.sort { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
         return closed
     }
@@ -275,9 +308,13 @@ final class AttributionState {
     /// Encodes the batch's own segments on another thread (they no longer change once windows are closed
     /// and actions expired for the batch), while the store takes the batch's other writes.
     func encodeCurrent() -> BackgroundWork<CurrentSegments> {
-        let impressions = impressionSegments[current]?.items ?? []
+        let impressions = currentImpressions
+        let bound = impressionSegments[current]?.bound ?? Int64.min
         let actions = actionSegments[current]?.items ?? []
-        return BackgroundWork { CurrentSegments(impressions: Self.encode(impressions), actions: Self.encode(actions)) }
+        return BackgroundWork {
+            CurrentSegments(
+                impressions: Self.encode(impressions.filter { $0.timestampMs > bound }), actions: Self.encode(actions))
+        }
     }
 
     /// Writes what this batch changed (in the caller's transaction): the batch's own segments whole, the
@@ -286,7 +323,8 @@ final class AttributionState {
         try persist(
             to: store,
             current: CurrentSegments(
-                impressions: Self.encode(impressionSegments[current]?.items ?? []),
+                impressions: Self.encode(
+                    currentImpressions.filter { $0.timestampMs > impressionSegments[current]?.bound ?? Int64.min }),
                 actions: Self.encode(actionSegments[current]?.items ?? [])))
     }
 
@@ -331,14 +369,14 @@ final class AttributionState {
         return writer.bytes
     }
 
-    private func save<Element>(
-        _ segments: inout [Int64: Segment<Element>], kind: Kind, changed: Set<Int64>, current encoded: [UInt8],
+    private func save<Segment: StoredSegment>(
+        _ segments: inout [Int64: Segment], kind: Kind, changed: Set<Int64>, current encoded: [UInt8],
         store: SQLiteConnection
     ) throws(LocalLogError) {
         for id in changed.union([current]) {
             guard let segment = segments[id] else { continue }
             let row = id << 1 | kind.rawValue
-            if segment.items.isEmpty {
+            if segment.isEmpty {
                 segments[id] = nil
                 if id != current { try store.run("DELETE FROM attribution_segments WHERE id = ?", [.int(row)]) }
             } else if id == current {

@@ -15,8 +15,9 @@ final class BackgroundWork<Value: Sendable>: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let outcome = Mutex<Result<Value, any Error>?>(nil)
 
-    init(_ work: @escaping @Sendable () throws -> Value) {
-        DispatchQueue.global(qos: .userInitiated).async { [self] in
+    /// Starts `work` on `queue` (by default any thread of the global pool).
+    init(on queue: DispatchQueue = .global(qos: .userInitiated), _ work: @escaping @Sendable () throws -> Value) {
+        queue.async { [self] in
             let result = Result { try work() }
             outcome.withLock { $0 = result }
             done.signal()

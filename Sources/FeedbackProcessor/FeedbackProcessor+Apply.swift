@@ -36,13 +36,13 @@ extension FeedbackProcessor {
         partition = Int32.min
         var newestInRun = Int64.min
         for index in accepted {
-            let key = SeenIDs.Key(
-                timestampMs: decoded[index]!.timestampMs, idHash: EventIDHash.of(decoded[index]!.eventID))
+            guard let event = decoded[index] else { continue }  // one copy (not one per use)
+            let key = SeenIDs.Key(timestampMs: event.timestampMs, idHash: EventIDHash.of(event.eventID))
             guard try batch.seen.insert(key, from: store) else {
                 statistics.duplicates += 1
                 continue
             }
-            try apply(decoded[index]!, to: &batch)
+            try apply(event, to: &batch)
             statistics.processed += 1
             if records[index].partition != partition {
                 if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }

@@ -207,16 +207,32 @@ public final class FeedbackProcessor {
             polled.add(records)
             var total = records.count
             var events = Self.decode(records, labelSets: labelSets)
+            var retired: PollAhead.Poll?  // applied: freed on another thread
+            // Windows close after every poll, so that their samples are encoded on another thread while the
+            // next poll is applied (when a window closes does not change its sample: see `closeWindows`).
+            let samples = SampleWriter()
+            var closedThrough = watermarkBefore
+            func closeReadyWindows() throws(LocalLogError) {
+                let watermark = currentWatermark()
+                guard watermark > closedThrough else { return }
+                closedThrough = watermark
+                let closed = try closeWindows(through: watermark - attributionWindowMs)
+                statistics.samples += closed.count
+                samples.add(closed)
+            }
             while !records.isEmpty {
                 // The next poll is read and decoded on another thread while this one is applied.
                 let ahead =
                     total < configuration.batchSize
                     ? PollAhead(
-                        source, max: min(configuration.pollSize, configuration.batchSize - total), labelSets: labelSets)
+                        source, max: min(configuration.pollSize, configuration.batchSize - total), labelSets: labelSets,
+                        retiring: retired)
                     : nil
+                if ahead != nil { retired = nil }
                 do throws(LocalLogError) {
                     try apply(
                         records, events, applied: &applied, newest: &newest, batch: &batch, statistics: &statistics)
+                    try closeReadyWindows()
                 } catch {
                     // The source is not left in use by the other thread, and what it read is rewound too.
                     if let next = try? ahead?.wait() { polled.add(next.records) }
@@ -224,7 +240,9 @@ public final class FeedbackProcessor {
                 }
                 guard let ahead else { break }
                 let next: PollAhead.Poll
-                do { next = try ahead.wait() } catch { throw LocalLogError(kind: .storage, message: "\(error)") }
+                do { next = try counters.timed(.poll) { try ahead.wait() } } catch {
+                    throw LocalLogError(kind: .storage, message: "\(error)")
+                }
                 polled.add(next.records)
                 total += next.records.count
                 // Any change (a partition taken away, or a new one whose events could be older than this
@@ -232,32 +250,26 @@ public final class FeedbackProcessor {
                 if source.assignment != assigned {
                     throw LocalLogError(kind: .storage, message: Self.rebalancedMessage)
                 }
+                retired = (records, events)
                 records = next.records
                 events = next.events
             }
-            // Windows close (their joins computed here) before this batch's profiles, metrics, offsets and
-            // state go to the store, so that the samples' JSON, gzip and files are done on another core
-            // meanwhile.
+            // The last polls are freed on another thread.
+            _ = BackgroundWork { [retired, records, events] in withExtendedLifetime((retired, records, events)) {} }
+            (retired, records, events) = (nil, [], [])
             let watermark = currentWatermark()
-            var closed: [ClosedImpression] = []
-            if watermark > watermarkBefore {
-                closed = try closeWindows(through: watermark - attributionWindowMs)
-            }
             let hasWatermark = watermark > Int64.min / 2  // none yet while an assigned partition is unread
             if hasWatermark { try attribution().expireActions(before: watermark - 2 * attributionWindowMs) }
-            // The batch's attribution segments are encoded, and its sample files (JSON, gzip, fsynced files)
+            // The batch's attribution segments are encoded, and its sample files (gzip, fsynced files)
             // written, on other threads while its profiles, metrics and offsets go to the store. Neither is
             // ever left running: a retry of this batch rewrites the same files.
             let segments = try attribution().encodeCurrent()
             defer { segments.waitIgnoringErrors() }
             // Named by a batch number from the store: a rolled-back retry reuses it (and rewrites the same
             // files), while a later batch — even one starting at a redelivered record — never does.
-            let directory = configuration.samplesDirectory
-            let part = Self.padded(try nextCounter("batch"))
-            let level = Int32(configuration.samplesCompressionLevel)
-            let sampleFiles = BackgroundWork { [closed] in
-                try SampleBatch(closed).write(to: directory, part: part, level: level)
-            }
+            let sampleFiles = samples.write(
+                to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
+                level: Int32(configuration.samplesCompressionLevel))
             defer { sampleFiles.waitIgnoringErrors() }
             try write(batch)
             let touched = batch.users.keys
@@ -271,11 +283,12 @@ public final class FeedbackProcessor {
                 try SeenIDs.expire(before: watermark - configuration.deduplicationWindow.milliseconds, in: store)
             }
             let encoded: AttributionState.CurrentSegments
-            do { encoded = try segments.wait() } catch { throw LocalLogError(kind: .storage, message: "\(error)") }
+            do { encoded = try counters.timed(.state) { try segments.wait() } } catch {
+                throw LocalLogError(kind: .storage, message: "\(error)")
+            }
             try attribution().persist(to: store, current: encoded)
-            statistics.samples = closed.count
             do {
-                try sampleFiles.wait()
+                try counters.timed(.samples) { try sampleFiles.wait() }
                 if !profileSinks.isEmpty {
                     let profiles = try touched.sorted().compactMap { try profile(user: $0) }
                     for sink in profileSinks { try sink.write(profiles) }

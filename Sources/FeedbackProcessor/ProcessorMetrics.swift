@@ -18,6 +18,33 @@ struct ProcessorMetrics: Sendable {
     private let rebalancedBatches = Counter(
         label: "feedback_processor_batches_rolled_back_total", dimensions: [("reason", "rebalanced")])
 
+    /// Time the processor's own thread waited for its helper threads: for the next poll to be read and
+    /// decoded, for the batch's samples to be encoded and written, for its state to be encoded. Large
+    /// waits mean the helpers, not the processor's thread, limit throughput.
+    private let waitedForPoll = FloatingPointCounter(
+        label: "feedback_processor_waited_seconds_total", dimensions: [("for", "poll")])
+    private let waitedForSamples = FloatingPointCounter(
+        label: "feedback_processor_waited_seconds_total", dimensions: [("for", "samples")])
+    private let waitedForState = FloatingPointCounter(
+        label: "feedback_processor_waited_seconds_total", dimensions: [("for", "state")])
+
+    enum Wait { case poll, samples, state }
+
+    /// `wait()` timed as a wait `for` a helper.
+    func timed<Value>(_ wait: Wait, _ body: () throws -> Value) rethrows -> Value {
+        let start = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - start).components
+            let waited = Double(seconds) + Double(attoseconds) / 1e18
+            switch wait {
+            case .poll: waitedForPoll.increment(by: waited)
+            case .samples: waitedForSamples.increment(by: waited)
+            case .state: waitedForState.increment(by: waited)
+            }
+        }
+        return try body()
+    }
+
     init(logger: Logger) {
         log = RateLimitedLogger(logger: logger)
     }

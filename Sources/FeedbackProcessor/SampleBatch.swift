@@ -11,9 +11,18 @@ import Feedback
 struct SampleBatch {
     /// The samples in the batch.
     private(set) var count = 0
+    /// Lines by hour since the epoch (floor of milliseconds / 3,600,000).
+    private var linesByHour: [Int64: [UInt8]] = [:]
 
     /// The samples of `closed`, in order.
     init(_ closed: [ClosedImpression]) {
+        append(closed)
+    }
+
+    init() {}
+
+    /// Adds the samples of `closed`, in order.
+    mutating func append(_ closed: [ClosedImpression]) {
         let writer = JSONWriter(capacity: 512)
         for impression in closed {
             writer.reset()
@@ -21,10 +30,6 @@ struct SampleBatch {
             writer.withBytes { append($0, impressionMs: impression.impression.timestampMs) }
         }
     }
-
-    init() {}
-    /// Lines by hour since the epoch (floor of milliseconds / 3,600,000).
-    private var linesByHour: [Int64: [UInt8]] = [:]
 
     /// Adds one sample's line (`json` ends with a newline).
     mutating func append(_ json: UnsafeRawBufferPointer, impressionMs: Int64) {

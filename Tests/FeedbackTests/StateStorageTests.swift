@@ -95,6 +95,30 @@ import Testing
         #expect(throws: LocalLogError.self) { _ = try StoredProfile(decoding: bytes + [0], origin: "test.sqlite") }
     }
 
+    /// Open impressions filed by second come out exactly when due: whole earlier seconds, the due part of the
+    /// limit's second (edges at .000 and .999, before 1970 too), in whatever order they went in.
+    @Test func timeBucketsTakeExactlyWhatIsDue() {
+        var buckets = TimeBuckets<Int64>()
+        let times: [Int64] = [5_000, 3_999, 4_000, 4_500, 3_000, -1, -1_000, -1_001, 10_000, 4_999, 5_001]
+        for time in times { buckets.insert(time, atMs: time) }
+        #expect(buckets.count == times.count)
+        var taken: [Int64] = []
+        for limit: Int64 in [-1_002, -1_001, -1, 2_999, 3_999, 4_000, 4_998, 4_999, 5_000, 9_999, .max] {
+            let due = buckets.removeThrough(limit) { $0 }
+            #expect(due.allSatisfy { $0 <= limit }, "limit \(limit): \(due)")
+            taken += due
+            #expect(Set(taken) == Set(times.filter { $0 <= limit }), "limit \(limit)")
+            #expect(buckets.count == times.count - taken.count)
+        }
+        // Late elements into seconds already taken are still found; many seconds compact the array.
+        buckets.insert(1, atMs: 1)
+        for second in Int64(0)..<500 { buckets.insert(20_000 + second * 1000, atMs: 20_000 + second * 1000) }
+        #expect(buckets.removeThrough(2) { $0 } == [1])
+        #expect(buckets.removeThrough(269_999) { $0 }.count == 250)
+        #expect(buckets.count == 250)
+        #expect(TimeBuckets<Int>.second(ofMs: .min) < 0 && TimeBuckets<Int>.second(ofMs: -1) == -1)
+    }
+
     /// A segment reads back what was written (integers, doubles by bit pattern, UTF-8 and empty strings,
     /// labels); one cut short or of another layout is an error naming the store, never a wrong value.
     @Test func segmentsRoundTripAndDamageIsAnError() throws {
