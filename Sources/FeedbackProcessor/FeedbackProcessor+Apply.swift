@@ -119,7 +119,11 @@ extension FeedbackProcessor {
             // category.
             var index = batch.users.index(forKey: user)
             if index == nil {
-                batch.users[user] = try storedProfile(user: user) ?? StoredProfile()
+                if let committed = committedProfiles.removeValue(forKey: user) {
+                    batch.users[user] = committed
+                } else {
+                    batch.users[user] = try storedProfile(user: user) ?? StoredProfile()
+                }
                 index = batch.users.index(forKey: user)
             }
             batch.users.values[index!].record(

@@ -242,6 +242,37 @@ import Testing
         }
     }
 
+    /// Profiles of the last batch are kept in memory for the next, but only while the store is the
+    /// processor's alone: a profile another process changed (here: deleted, as when a user is forgotten)
+    /// between batches is read from the store again.
+    @Test func profilesChangedByAnotherProcessAreNotServedFromMemory() throws {
+        let directory = temporaryPath("profile-memory")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        var configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        configuration.batchSize = 2
+        let processor = try FeedbackProcessor(log: log, configuration: configuration)
+        func click(_ index: Int) -> LogEntry {
+            LogEntry(key: nil, payload: event(.click, "c\(index)", item: "I\(index)", at: Int64(index)).jsonBytes())
+        }
+        try log.append([click(0), click(1), click(2), click(3)])
+        try processor.processAvailable()
+        #expect(try processor.profile(user: "u1")?.counts["click"] == 4)
+        #expect(processor.committedProfiles["u1"] != nil)  // the last batch's profile, kept for the next
+
+        // Same process, no other writer: the next batch takes the profile from memory and counts on.
+        try log.append([click(4)])
+        try processor.processAvailable()
+        #expect(try processor.profile(user: "u1")?.counts["click"] == 5)
+
+        let other = try SQLiteConnection(path: configuration.storePath)
+        try other.execute("DELETE FROM profiles WHERE user_id = 'u1'")
+        try log.append([click(5), click(6)])
+        try processor.processAvailable()
+        let profile = try #require(try processor.profile(user: "u1"))
+        #expect(profile.counts["click"] == 2 && profile.recentClicks == ["I6", "I5"], "\(profile)")
+    }
+
     @Test func outOfRangeSettingsAreRefusedWithWhatToUse() throws {
         let directory = temporaryPath("settings")
         let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
