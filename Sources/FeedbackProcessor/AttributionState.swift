@@ -4,9 +4,10 @@ import FeedbackLog
 /// join one: the processor's join state, held in memory and kept in its store as segments.
 ///
 /// Every batch adds one segment of impressions and one of actions (a row each, written in the batch's
-/// transaction); closing windows and expiring actions shrink the segments they cut through, rewritten or
-/// deleted in the same transaction. A restart loads the segments back, so the state always matches the
-/// offsets committed with it.
+/// transaction); closing windows and expiring actions — which take what is due by event time, not by
+/// segment — raise the bounds of the segments they cut through and delete those left empty, in the same
+/// transaction. A restart loads the segments back, so the state always matches the offsets committed
+/// with it.
 ///
 /// Why in memory: as table rows, every impression and action cost two or three B-tree inserts and every
 /// sample two indexed look-ups, about half of the processor's time. Memory is bounded by the windows:
@@ -74,38 +75,20 @@ final class AttributionState {
         var second: String
     }
 
-    /// A batch's segment in the store. A segment is written once, by its batch; later batches only raise
-    /// its `bound` (the store's copy of its members is filtered by it when loaded) and delete it once empty,
-    /// so closing windows never rewrites old segments.
-    private protocol StoredSegment {
+    /// A batch's segment in the store: how many of its members are still held (the members themselves are
+    /// held by time, in `openByTime` and `actionsByTime`). A segment is written once, by its batch; later
+    /// batches only raise its `bound` (the store's copy of its members is filtered by it when loaded) and
+    /// delete it once empty, so closing windows and expiring actions never rewrite old segments.
+    private struct Segment {
+        var held = 0
         /// Impressions: those at or before it are closed. Actions: those before it have expired.
-        var bound: Int64 { get }
-        var isEmpty: Bool { get }
-    }
-
-    /// What one batch's segment of actions still holds.
-    private struct Segment<Element>: StoredSegment {
-        var items: [Element] = []
-        var oldestMs = Int64.max
         var bound = Int64.min
-        var isEmpty: Bool { items.isEmpty }
-
-        mutating func append(_ item: Element, at timeMs: Int64) {
-            items.append(item)
-            oldestMs = min(oldestMs, timeMs)
-        }
+        var isEmpty: Bool { held == 0 }
     }
 
-    /// How many impressions of one batch's segment are still open (they are held by time in `openByTime`).
-    private struct ImpressionSegment: StoredSegment {
-        var open = 0
-        var bound = Int64.min
-        var isEmpty: Bool { open == 0 }
-    }
-
-    /// An open impression and the segment that stores it.
-    private struct Open {
-        let impression: Impression
+    /// A member held and the segment that stores it.
+    private struct Held<Element> {
+        let element: Element
         let segment: Int64
     }
 
@@ -116,12 +99,15 @@ final class AttributionState {
 
     private static let layout: UInt8 = 1
 
-    private var impressionSegments: [Int64: ImpressionSegment] = [:]
-    /// The impressions added by the current batch (those since closed included): its segment's contents.
+    private var impressionSegments: [Int64: Segment] = [:]
+    private var actionSegments: [Int64: Segment] = [:]
+    /// What the current batch added (closed and expired ones included): its segments' contents.
     private var currentImpressions: [Impression] = []
-    /// Every open impression, by time: what closing windows takes from.
-    private var openByTime = TimeBuckets<Open>()
-    private var actionSegments: [Int64: Segment<Action>] = [:]
+    private var currentActions: [Action] = []
+    /// Every open impression and every action held, by time: what closing windows and expiring actions
+    /// take from.
+    private var openByTime = TimeBuckets<Held<Impression>>()
+    private var actionsByTime = TimeBuckets<Held<Action>>()
     /// Segments whose bound changed this batch (the current batch's is written whole).
     private var changedImpressions = Set<Int64>()
     private var changedActions = Set<Int64>()
@@ -136,7 +122,7 @@ final class AttributionState {
     /// Impressions waiting for their window.
     var impressionCount: Int { openByTime.count }
     /// Actions held for joining.
-    private(set) var actionCount = 0
+    var actionCount: Int { actionsByTime.count }
 
     /// The state as the store holds it; equal label sets share storage through `labelSets`.
     init(store: SQLiteConnection, labelSets: LabelSets) throws(LocalLogError) {
@@ -154,7 +140,7 @@ final class AttributionState {
             var reader = try SegmentReader(data, origin: store.path, version: Self.layout)
             let segment = id >> 1
             if id & 1 == Kind.impressions.rawValue {
-                impressionSegments[segment] = ImpressionSegment(bound: bound)
+                impressionSegments[segment] = Segment(bound: bound)
                 while !reader.isAtEnd {
                     let impression = Impression(
                         eventID: try reader.string(), requestID: try reader.string(), user: try reader.string(),
@@ -183,9 +169,10 @@ final class AttributionState {
     /// Starts a batch: what it adds goes to segment `id` (a number no other batch uses).
     func begin(segment id: Int64) {
         current = id
-        impressionSegments[id] = ImpressionSegment()
-        currentImpressions = []
+        impressionSegments[id] = Segment()
         actionSegments[id] = Segment()
+        currentImpressions = []
+        currentActions = []
     }
 
     func add(_ impression: Impression) { add(impression, to: current) }
@@ -193,20 +180,21 @@ final class AttributionState {
     func add(_ action: Action) { add(action, to: current) }
 
     private func add(_ impression: Impression, to segment: Int64) {
-        impressionSegments[segment, default: ImpressionSegment()].open += 1
+        impressionSegments[segment, default: Segment()].held += 1
         if segment == current { currentImpressions.append(impression) }
-        openByTime.insert(Open(impression: impression, segment: segment), atMs: impression.timestampMs)
+        openByTime.insert(Held(element: impression, segment: segment), atMs: impression.timestampMs)
         openImpressions.file(impression, under: PairKey(first: impression.requestID, second: impression.item))
     }
 
     private func add(_ action: Action, to segment: Int64) {
-        actionSegments[segment, default: Segment()].append(action, at: action.timestampMs)
+        actionSegments[segment, default: Segment()].held += 1
+        if segment == current { currentActions.append(action) }
+        actionsByTime.insert(Held(element: action, segment: segment), atMs: action.timestampMs)
         if action.requestID.isEmpty {
             actionsByUser.file(action, under: PairKey(first: action.user, second: action.item))
         } else {
             actionsByRequest.file(action, under: PairKey(first: action.requestID, second: action.item))
         }
-        actionCount += 1
     }
 
     /// The labels of the open impression of `request` + `item` shown after `afterMs` (the earliest, by
@@ -227,30 +215,12 @@ final class AttributionState {
 
     /// Removes and returns the impressions shown at or before `limitMs`, ordered by time then id.
     func close(through limitMs: Int64) -> [Impression] {
-        let due = openByTime.removeThrough(limitMs) { $0.impression.timestampMs }
-        var closed: [Impression] = []
-        closed.reserveCapacity(due.count)
-        // Closed impressions come in runs of one segment: its count is updated once per run.
-        var segment = Int64.min
-        var run = 0
-        func endRun() {
-            guard run > 0 else { return }
-            impressionSegments[segment]!.open -= run
-            impressionSegments[segment]!.bound = max(impressionSegments[segment]!.bound, limitMs)
-            changedImpressions.insert(segment)
+        var closed = Self.take(
+            openByTime.removeThrough(limitMs) { $0.element.timestampMs }, from: &impressionSegments,
+            changed: &changedImpressions, bound: limitMs)
+        for impression in closed {
+            openImpressions.unfile(impression, from: PairKey(first: impression.requestID, second: impression.item))
         }
-        for open in due {
-            if open.segment != segment {
-                endRun()
-                segment = open.segment
-                run = 0
-            }
-            run += 1
-            closed.append(open.impression)
-            openImpressions.unfile(
-                open.impression, from: PairKey(first: open.impression.requestID, second: open.impression.item))
-        }
-        endRun()
         closed.sort { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
         return closed
     }
@@ -275,19 +245,10 @@ final class AttributionState {
 
     /// Forgets actions older than `cutoffMs`.
     func expireActions(before cutoffMs: Int64) {
-        var expired: [Action] = []
-        for id in Array(actionSegments.keys) where actionSegments[id]!.oldestMs < cutoffMs {
-            var segment = actionSegments[id]!
-            var kept: [Action] = []
-            for action in segment.items {
-                if action.timestampMs < cutoffMs { expired.append(action) } else { kept.append(action) }
-            }
-            segment.items = kept
-            segment.oldestMs = kept.lazy.map(\.timestampMs).min() ?? Int64.max
-            segment.bound = max(segment.bound, cutoffMs)
-            actionSegments[id] = segment
-            changedActions.insert(id)
-        }
+        guard cutoffMs > Int64.min else { return }
+        let expired = Self.take(
+            actionsByTime.removeThrough(cutoffMs - 1) { $0.element.timestampMs }, from: &actionSegments,
+            changed: &changedActions, bound: cutoffMs)
         for action in expired {
             if action.requestID.isEmpty {
                 actionsByUser.unfile(action, from: PairKey(first: action.user, second: action.item))
@@ -295,7 +256,34 @@ final class AttributionState {
                 actionsByRequest.unfile(action, from: PairKey(first: action.requestID, second: action.item))
             }
         }
-        actionCount -= expired.count
+    }
+
+    /// The elements of `taken` (just removed by time), each segment's count lowered and its bound raised to
+    /// `bound`. They come in runs of one segment: its entry is updated once per run.
+    private static func take<Element>(
+        _ taken: [Held<Element>], from segments: inout [Int64: Segment], changed: inout Set<Int64>, bound: Int64
+    ) -> [Element] {
+        var elements: [Element] = []
+        elements.reserveCapacity(taken.count)
+        var segment = Int64.min
+        var run = 0
+        func endRun() {
+            guard run > 0 else { return }
+            segments[segment]!.held -= run
+            segments[segment]!.bound = max(segments[segment]!.bound, bound)
+            changed.insert(segment)
+        }
+        for held in taken {
+            if held.segment != segment {
+                endRun()
+                segment = held.segment
+                run = 0
+            }
+            run += 1
+            elements.append(held.element)
+        }
+        endRun()
+        return elements
     }
 
     /// The batch's own segments as they will be written, encoded (their items as closing windows and
@@ -308,13 +296,22 @@ final class AttributionState {
     /// Encodes the batch's own segments on another thread (they no longer change once windows are closed
     /// and actions expired for the batch), while the store takes the batch's other writes.
     func encodeCurrent() -> BackgroundWork<CurrentSegments> {
-        let impressions = currentImpressions
-        let bound = impressionSegments[current]?.bound ?? Int64.min
-        let actions = actionSegments[current]?.items ?? []
+        let (impressions, actions) = (currentImpressions, currentActions)
+        let closedThrough = impressionSegments[current]?.bound ?? Int64.min
+        let expiredBefore = actionSegments[current]?.bound ?? Int64.min
         return BackgroundWork {
-            CurrentSegments(
-                impressions: Self.encode(impressions.filter { $0.timestampMs > bound }), actions: Self.encode(actions))
+            Self.encode(impressions, closedThrough: closedThrough, actions: actions, expiredBefore: expiredBefore)
         }
+    }
+
+    /// The members of the batch's own segments still held — impressions after `closedThrough`, actions from
+    /// `expiredBefore` on — encoded.
+    private static func encode(
+        _ impressions: [Impression], closedThrough: Int64, actions: [Action], expiredBefore: Int64
+    ) -> CurrentSegments {
+        CurrentSegments(
+            impressions: encode(impressions.filter { $0.timestampMs > closedThrough }),
+            actions: encode(actions.filter { $0.timestampMs >= expiredBefore }))
     }
 
     /// Writes what this batch changed (in the caller's transaction): the batch's own segments whole, the
@@ -322,10 +319,9 @@ final class AttributionState {
     func persist(to store: SQLiteConnection) throws(LocalLogError) {
         try persist(
             to: store,
-            current: CurrentSegments(
-                impressions: Self.encode(
-                    currentImpressions.filter { $0.timestampMs > impressionSegments[current]?.bound ?? Int64.min }),
-                actions: Self.encode(actionSegments[current]?.items ?? [])))
+            current: Self.encode(
+                currentImpressions, closedThrough: impressionSegments[current]?.bound ?? Int64.min,
+                actions: currentActions, expiredBefore: actionSegments[current]?.bound ?? Int64.min))
     }
 
     /// ``persist(to:)`` with the batch's own segments already encoded (``encodeCurrent()``).
@@ -369,7 +365,7 @@ final class AttributionState {
         return writer.bytes
     }
 
-    private func save<Segment: StoredSegment>(
+    private func save(
         _ segments: inout [Int64: Segment], kind: Kind, changed: Set<Int64>, current encoded: [UInt8],
         store: SQLiteConnection
     ) throws(LocalLogError) {

@@ -95,6 +95,57 @@ import Testing
         #expect(throws: LocalLogError.self) { _ = try StoredProfile(decoding: bytes + [0], origin: "test.sqlite") }
     }
 
+    /// The join state across batches and restarts: impressions close and actions expire by event time,
+    /// whichever batch's segment holds them, and a state loaded from the store holds exactly what the one
+    /// in memory held (nothing closed or expired comes back; segments emptied are deleted).
+    @Test func attributionStateClosesAndExpiresAcrossSegmentsAndRestarts() throws {
+        let store = try SQLiteConnection(path: temporaryPath("attribution") + ".sqlite")
+        try store.execute(
+            "CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL)")
+        typealias State = AttributionState
+        func impression(_ id: String, _ time: Int64) -> State.Impression {
+            State.Impression(
+                eventID: id, requestID: "r-\(id)", user: "u", device: "d", item: "A", scene: "feed", position: 0,
+                score: 0.5, labels: ["recall_source": "hot"], timestampMs: time)
+        }
+        func click(_ id: String, request: String, _ time: Int64) -> State.Action {
+            State.Action(
+                eventID: id, type: "click", requestID: request, user: "u", item: "A", timestampMs: time, value: 0)
+        }
+        let state = try State(store: store, labelSets: LabelSets())
+        state.begin(segment: 1)
+        state.add(impression("i1", 1_000))
+        state.add(impression("i2", 5_000))
+        state.add(click("c1", request: "r-i1", 1_500))
+        state.add(click("c0", request: "r-gone", 900))
+        try state.persist(to: store)
+        state.begin(segment: 2)  // a later batch: its members go to segment 2, closing cuts through both
+        state.add(impression("i3", 2_000))
+        state.add(click("c3", request: "r-i3", 2_000))
+        #expect(state.close(through: 2_000).map(\.eventID) == ["i1", "i3"])
+        state.expireActions(before: 1_000)  // c0 only
+        try state.persist(to: store)
+        #expect(state.impressionCount == 1 && state.actionCount == 2)
+
+        let loaded = try State(store: store, labelSets: LabelSets())
+        #expect(loaded.impressionCount == 1 && loaded.actionCount == 2)
+        loaded.begin(segment: 3)
+        loaded.expireActions(before: 2_000)  // c1 (segment 1) goes; c3 (segment 2, at 2,000) stays
+        #expect(loaded.actionCount == 1)
+        #expect(loaded.close(through: 4_999).isEmpty)
+        let last = loaded.close(through: 5_000)
+        #expect(last.map(\.eventID) == ["i2"] && loaded.impressionCount == 0)
+        try loaded.persist(to: store)
+        // Segment 1 is empty now and deleted; segment 2 keeps c3 until it expires too.
+        #expect(try store.queryInt("SELECT count(*) FROM attribution_segments WHERE id >> 1 = 1", []) == 0)
+        let again = try State(store: store, labelSets: LabelSets())
+        #expect(again.impressionCount == 0 && again.actionCount == 1)
+        again.begin(segment: 4)
+        again.expireActions(before: 2_001)
+        try again.persist(to: store)
+        #expect(try store.queryInt("SELECT count(*) FROM attribution_segments", []) == 0)
+    }
+
     /// Open impressions filed by second come out exactly when due: whole earlier seconds, the due part of the
     /// limit's second (edges at .000 and .999, before 1970 too), in whatever order they went in.
     @Test func timeBucketsTakeExactlyWhatIsDue() {
