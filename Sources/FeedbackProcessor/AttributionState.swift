@@ -28,11 +28,14 @@ final class AttributionState {
         let score: Double
         let labels: [String: String]
         let timestampMs: Int64
+        /// Its request id + item's ``PairHash``: where the indexes file it and its actions by request.
+        let requestHash: UInt64
 
         init(
             eventID: String, requestID: String, user: String, device: String, item: String, scene: String,
             position: Int64, score: Double, labels: [String: String], timestampMs: Int64
         ) {
+            requestHash = PairHash.of(requestID, item)
             self.eventID = eventID
             self.requestID = requestID
             self.user = user
@@ -55,11 +58,14 @@ final class AttributionState {
         let item: String
         let timestampMs: Int64
         let value: Double
+        /// Where the indexes file it: its request id + item's ``PairHash``, or user + item's without a request.
+        let indexHash: UInt64
 
         init(
             eventID: String, type: String, requestID: String, user: String, item: String, timestampMs: Int64,
             value: Double
         ) {
+            indexHash = requestID.isEmpty ? PairHash.of(user, item) : PairHash.of(requestID, item)
             self.eventID = eventID
             self.type = type
             self.requestID = requestID
@@ -68,11 +74,6 @@ final class AttributionState {
             self.timestampMs = timestampMs
             self.value = value
         }
-    }
-
-    struct PairKey: Hashable {
-        var first: String
-        var second: String
     }
 
     /// A batch's segment in the store: how many of its members are still held (the members themselves are
@@ -112,9 +113,9 @@ final class AttributionState {
     private var changedImpressions = Set<Int64>()
     private var changedActions = Set<Int64>()
     private var current: Int64 = 0
-    private var openImpressions: [PairKey: Bucket<Impression>] = [:]  // by request id + item
-    private var actionsByRequest: [PairKey: Bucket<Action>] = [:]  // request id + item (actions with a request id)
-    private var actionsByUser: [PairKey: Bucket<Action>] = [:]  // user + item (actions without one)
+    private var openImpressions = PairIndex<Impression>()  // by request id + item
+    private var actionsByRequest = PairIndex<Action>()  // request id + item (actions with a request id)
+    private var actionsByUser = PairIndex<Action>()  // user + item (actions without one)
 
     /// Shared by impressions with equal labels.
     let labelSets: LabelSets
@@ -183,7 +184,7 @@ final class AttributionState {
         impressionSegments[segment, default: Segment()].held += 1
         if segment == current { currentImpressions.append(impression) }
         openByTime.insert(Held(element: impression, segment: segment), atMs: impression.timestampMs)
-        openImpressions.file(impression, under: PairKey(first: impression.requestID, second: impression.item))
+        openImpressions.insert(impression, hash: impression.requestHash)
     }
 
     private func add(_ action: Action, to segment: Int64) {
@@ -191,22 +192,24 @@ final class AttributionState {
         if segment == current { currentActions.append(action) }
         actionsByTime.insert(Held(element: action, segment: segment), atMs: action.timestampMs)
         if action.requestID.isEmpty {
-            actionsByUser.file(action, under: PairKey(first: action.user, second: action.item))
+            actionsByUser.insert(action, hash: action.indexHash)
         } else {
-            actionsByRequest.file(action, under: PairKey(first: action.requestID, second: action.item))
+            actionsByRequest.insert(action, hash: action.indexHash)
         }
     }
 
     /// The labels of the open impression of `request` + `item` shown after `afterMs` (the earliest, by
     /// time then id), if any.
     func labels(request: String, item: String, after afterMs: Int64) -> [String: String]? {
-        guard let candidates = openImpressions[PairKey(first: request, second: item)] else { return nil }
         var best: Impression?
-        for impression in candidates where impression.timestampMs > afterMs {
+        openImpressions.forEach(hash: PairHash.of(request, item)) { impression in
+            guard impression.timestampMs > afterMs, impression.requestID == request, impression.item == item else {
+                return
+            }
             if let chosen = best,
                 (chosen.timestampMs, chosen.eventID) <= (impression.timestampMs, impression.eventID)
             {
-                continue
+                return
             }
             best = impression
         }
@@ -219,7 +222,7 @@ final class AttributionState {
             openByTime.removeThrough(limitMs) { $0.element.timestampMs }, from: &impressionSegments,
             changed: &changedImpressions, bound: limitMs)
         for impression in closed {
-            openImpressions.unfile(impression, from: PairKey(first: impression.requestID, second: impression.item))
+            openImpressions.remove(impression, hash: impression.requestHash)
         }
         closed.sort { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
         return closed
@@ -230,15 +233,24 @@ final class AttributionState {
     func actions(joining impression: Impression, windowMs: Int64) -> [Action] {
         let end = impression.timestampMs + windowMs
         var joined: [Action] = []
-        if !impression.requestID.isEmpty,
-            let byRequest = actionsByRequest[PairKey(first: impression.requestID, second: impression.item)]
-        {
-            joined = byRequest.filter { $0.timestampMs <= end }
-                .sorted { ($0.eventID, $0.timestampMs) < ($1.eventID, $1.timestampMs) }
+        if !impression.requestID.isEmpty {
+            actionsByRequest.forEach(hash: impression.requestHash) { action in
+                if action.timestampMs <= end, action.requestID == impression.requestID, action.item == impression.item {
+                    joined.append(action)
+                }
+            }
+            joined.sort { ($0.eventID, $0.timestampMs) < ($1.eventID, $1.timestampMs) }
         }
-        if let byUser = actionsByUser[PairKey(first: impression.user, second: impression.item)] {
-            joined += byUser.filter { $0.timestampMs >= impression.timestampMs && $0.timestampMs <= end }
-                .sorted { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
+        var byUser: [Action] = []
+        actionsByUser.forEach(hash: PairHash.of(impression.user, impression.item)) { action in
+            if action.timestampMs >= impression.timestampMs, action.timestampMs <= end, action.user == impression.user,
+                action.item == impression.item
+            {
+                byUser.append(action)
+            }
+        }
+        if !byUser.isEmpty {
+            joined += byUser.sorted { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
         }
         return joined
     }
@@ -251,9 +263,9 @@ final class AttributionState {
             changed: &changedActions, bound: cutoffMs)
         for action in expired {
             if action.requestID.isEmpty {
-                actionsByUser.unfile(action, from: PairKey(first: action.user, second: action.item))
+                actionsByUser.remove(action, hash: action.indexHash)
             } else {
-                actionsByRequest.unfile(action, from: PairKey(first: action.requestID, second: action.item))
+                actionsByRequest.remove(action, hash: action.indexHash)
             }
         }
     }

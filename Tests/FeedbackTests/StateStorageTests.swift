@@ -146,6 +146,46 @@ import Testing
         #expect(try store.queryInt("SELECT count(*) FROM attribution_segments", []) == 0)
     }
 
+    /// The attribution indexes' table against a reference: random inserts and removals with few distinct
+    /// hashes (long shared probe runs, several elements per hash, wrapping around the end), growing and
+    /// shrinking; every hash gives back exactly the elements filed under it.
+    @Test func pairIndexHoldsExactlyWhatWasFiledUnderEachHash() {
+        final class Box {
+            let id: Int
+            init(_ id: Int) { self.id = id }
+        }
+        var index = PairIndex<Box>()
+        var reference: [UInt64: [Box]] = [:]
+        var generator = SystemRandomNumberGenerator()
+        let hashes: [UInt64] = (1...40).map { $0 % 3 == 0 ? UInt64.max - UInt64($0) : UInt64($0) }
+        var next = 0
+        for round in 0..<6_000 {
+            let hash = hashes[Int.random(in: 0..<hashes.count, using: &generator)]
+            // Mostly inserts for the first half (past 1,024 slots), mostly removals after (shrinking again).
+            if Double.random(in: 0..<1, using: &generator) < (round < 3_000 ? 0.7 : 0.3) {
+                let box = Box(next)
+                next += 1
+                index.insert(box, hash: hash)
+                reference[hash, default: []].append(box)
+            } else if let boxes = reference[hash], let box = boxes.randomElement(using: &generator) {
+                index.remove(box, hash: hash)
+                reference[hash]!.removeAll { $0 === box }
+            }
+            if round % 499 == 0 || round == 5_999 {
+                for hash in hashes {
+                    var found: [Int] = []
+                    index.forEach(hash: hash) { found.append($0.id) }
+                    #expect(found.sorted() == (reference[hash] ?? []).map(\.id).sorted(), "round \(round)")
+                }
+                #expect(index.count == reference.values.reduce(0) { $0 + $1.count })
+            }
+        }
+        index.remove(Box(-1), hash: hashes[0])  // not filed: nothing happens
+        #expect(index.count == reference.values.reduce(0) { $0 + $1.count })
+        #expect(PairHash.of("ab", "c") != PairHash.of("a", "bc") && PairHash.of("", "") != 0)
+        #expect(PairHash.of("req_1", "item_9") == PairHash.of("req_1", "item_9"))
+    }
+
     /// Open impressions filed by second come out exactly when due: whole earlier seconds, the due part of the
     /// limit's second (edges at .000 and .999, before 1970 too), in whatever order they went in.
     @Test func timeBucketsTakeExactlyWhatIsDue() {
