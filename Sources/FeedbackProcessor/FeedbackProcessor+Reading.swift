@@ -5,7 +5,7 @@ import Foundation
 extension FeedbackProcessor {
     /// The profile of `user` (a user id, or a device id for anonymous traffic); nil if never seen.
     public func profile(user: String) throws -> UserProfile? {
-        try storedProfile(user: user)?.profile(user: user, halfLifeMs: affinityHalfLifeMs)
+        try StoredProfile.read(user: user, from: store)?.profile(user: user, halfLifeMs: affinityHalfLifeMs)
     }
 
     /// The most recent `limit` metric windows, newest minute first.

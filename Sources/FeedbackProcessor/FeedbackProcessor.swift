@@ -29,19 +29,11 @@ public final class FeedbackProcessor {
     private var started = false
     /// Loaded from the store at the first batch, and again after a batch failed (its changes rolled back).
     private var attributionState: AttributionState?
-    /// The profiles the last committed batch wrote, as it wrote them: a user active in consecutive batches
-    /// is read from here rather than from the store (a query and a decoding per user and batch, 7 % of the
-    /// processor's thread when every user recurs). Taken out as they are used; emptied when a batch fails
-    /// and when another connection has written the store since (`PRAGMA data_version`). At most one
-    /// batch's users.
-    var committedProfiles: [String: StoredProfile] = [:]
-    /// The profiles of the batch in its transaction: `committedProfiles` once it commits.
-    private var pendingProfiles: [String: StoredProfile]?
+    /// Folds each batch's events into profiles and metrics on its own thread; keeps the last committed
+    /// batch's profiles for the next (forgotten when another connection has written the store since:
+    /// `PRAGMA data_version`).
+    let profiles: ProfileFolder
     private var storeVersion: Int64?
-    /// Affinity feature names by `recall_source` label value (see `sourceFeatures`).
-    var featureNames: [String: [String]] = [:]
-    /// Affinity feature names by category (see `categoryFeature`).
-    var categoryFeatureNames: [String: String] = [:]
     let counters: ProcessorMetrics
     /// `configuration.attributionWindow` and `affinityHalfLife` in milliseconds, read per event.
     let attributionWindowMs: Int64
@@ -83,6 +75,9 @@ public final class FeedbackProcessor {
         try FileManager.default.createDirectory(
             atPath: (configuration.storePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         store = try SQLiteConnection(path: configuration.storePath)
+        profiles = ProfileFolder(
+            storePath: configuration.storePath, halfLifeMs: affinityHalfLifeMs, recentClicks: configuration.recentClicks
+        )
         try store.execute(
             """
             PRAGMA journal_mode=WAL;
@@ -200,7 +195,7 @@ public final class FeedbackProcessor {
     ) throws(LocalLogError) {
         try inTransaction { () throws(LocalLogError) in
             let version = try store.queryInt("PRAGMA data_version", [])
-            if version != storeVersion { committedProfiles.removeAll() }
+            profiles.begin(forgettingCommitted: version != storeVersion)
             storeVersion = version
             var applied = try appliedOffsets()
             // Event time per partition; the watermark is the oldest assigned partition's newest event, so a
@@ -269,6 +264,9 @@ public final class FeedbackProcessor {
             // The last polls are freed on another thread.
             _ = BackgroundWork { [retired, records, events] in withExtendedLifetime((retired, records, events)) {} }
             (retired, records, events) = (nil, [], [])
+            // Profiles are encoded on the folder's thread meanwhile.
+            let folding = profiles.finish()
+            defer { folding.waitIgnoringErrors() }
             let watermark = currentWatermark()
             let hasWatermark = watermark > Int64.min / 2  // none yet while an assigned partition is unread
             if hasWatermark { try attribution().expireActions(before: watermark - 2 * attributionWindowMs) }
@@ -283,9 +281,12 @@ public final class FeedbackProcessor {
                 to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
                 level: Int32(configuration.samplesCompressionLevel))
             defer { sampleFiles.waitIgnoringErrors() }
-            try write(batch)
-            pendingProfiles = batch.users
-            let touched = batch.users.keys
+            let folded: ProfileFolder.Folded
+            do { folded = try counters.timed(.profiles) { try folding.wait() } } catch {
+                throw error as? LocalLogError ?? LocalLogError(kind: .storage, message: "\(error)")
+            }
+            try write(batch, folded)
+            let touched = folded.profiles.keys
             for (partition, offset) in applied {
                 try store.run(
                     "INSERT INTO offsets (partition, applied, newest_ms) VALUES (?, ?, ?) "
@@ -307,7 +308,7 @@ public final class FeedbackProcessor {
                     for sink in profileSinks { try sink.write(profiles) }
                 }
                 if !metricsSinks.isEmpty {
-                    let windows = try metrics(minutes: Set(batch.metrics.keys.map(\.minute)))
+                    let windows = try metrics(minutes: Set(folded.metrics.keys.map(\.minute)))
                     let version = try nextCounter("metrics_version")
                     for sink in metricsSinks { try sink.write(windows, version: version) }
                 }
@@ -321,13 +322,12 @@ public final class FeedbackProcessor {
     /// reloaded from the store, as the transaction left it, before the next batch, and no profile is taken
     /// from memory.
     func inTransaction(_ body: () throws(LocalLogError) -> Void) throws(LocalLogError) {
-        defer { pendingProfiles = nil }
         do {
             try store.transaction(body)
-            if let pendingProfiles { committedProfiles = pendingProfiles }
+            profiles.end(committed: true)
         } catch {
             attributionState = nil
-            committedProfiles.removeAll()
+            profiles.end(committed: false)
             throw error
         }
     }

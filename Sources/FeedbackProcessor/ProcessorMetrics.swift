@@ -19,7 +19,8 @@ struct ProcessorMetrics: Sendable {
         label: "feedback_processor_batches_rolled_back_total", dimensions: [("reason", "rebalanced")])
 
     /// Time the processor's own thread waited for its helper threads: for the next poll to be read and
-    /// decoded, for the batch's samples to be encoded and written, for its state to be encoded. Large
+    /// decoded, for the batch's samples to be encoded and written, for its state to be encoded, for its
+    /// profiles to be folded. Large
     /// waits mean the helpers, not the processor's thread, limit throughput.
     private let waitedForPoll = FloatingPointCounter(
         label: "feedback_processor_waited_seconds_total", dimensions: [("for", "poll")])
@@ -27,8 +28,10 @@ struct ProcessorMetrics: Sendable {
         label: "feedback_processor_waited_seconds_total", dimensions: [("for", "samples")])
     private let waitedForState = FloatingPointCounter(
         label: "feedback_processor_waited_seconds_total", dimensions: [("for", "state")])
+    private let waitedForProfiles = FloatingPointCounter(
+        label: "feedback_processor_waited_seconds_total", dimensions: [("for", "profiles")])
 
-    enum Wait { case poll, samples, state }
+    enum Wait { case poll, samples, state, profiles }
 
     /// `wait()` timed as a wait `for` a helper.
     func timed<Value>(_ wait: Wait, _ body: () throws -> Value) rethrows -> Value {
@@ -40,6 +43,7 @@ struct ProcessorMetrics: Sendable {
             case .poll: waitedForPoll.increment(by: waited)
             case .samples: waitedForSamples.increment(by: waited)
             case .state: waitedForState.increment(by: waited)
+            case .profiles: waitedForProfiles.increment(by: waited)
             }
         }
         return try body()

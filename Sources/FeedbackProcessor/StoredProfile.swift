@@ -133,6 +133,13 @@ struct StoredProfile {
     }
 
     /// Reads what `encoded()` wrote; a damaged blob is an error naming `origin` (the store).
+    /// The profile of `user` as `store` holds it; nil if never seen.
+    static func read(user: String, from store: SQLiteConnection) throws(LocalLogError) -> StoredProfile? {
+        let row = try store.query("SELECT data FROM profiles WHERE user_id = ?", [.text(user)]).first
+        guard case .blob(let data)? = row?.first else { return nil }
+        return try StoredProfile(decoding: data, origin: store.path)
+    }
+
     init(decoding bytes: [UInt8], origin: String) throws(LocalLogError) {
         var reader = try SegmentReader(bytes, origin: origin, version: Self.layout)
         lastSeenMs = try reader.int()

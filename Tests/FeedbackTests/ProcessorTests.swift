@@ -258,7 +258,7 @@ import Testing
         try log.append([click(0), click(1), click(2), click(3)])
         try processor.processAvailable()
         #expect(try processor.profile(user: "u1")?.counts["click"] == 4)
-        #expect(processor.committedProfiles["u1"] != nil)  // the last batch's profile, kept for the next
+        #expect(processor.profiles.holdsCommitted(user: "u1"))  // the last batch's profile, kept for the next
 
         // Same process, no other writer: the next batch takes the profile from memory and counts on.
         try log.append([click(4)])
