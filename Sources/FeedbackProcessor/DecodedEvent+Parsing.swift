@@ -198,7 +198,21 @@ struct EventJSONReader {
         guard start < bytes.count, bytes[start] == UInt8(ascii: "{") else { return nil }
         var position = start + 1
         var inString = false
+        let base = UnsafeRawPointer(bytes.baseAddress!)
         while position < bytes.count {
+            // Eight bytes at a time while none of them matters here (in a string: a quote or a backslash; outside:
+            // also a brace or bracket).
+            if position + 8 <= bytes.count {
+                let word = base.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                if !ByteWord.has(word, UInt8(ascii: "\"")) && !ByteWord.has(word, UInt8(ascii: "\\"))
+                    && (inString
+                        || !(ByteWord.has(word, UInt8(ascii: "}")) || ByteWord.has(word, UInt8(ascii: "{"))
+                            || ByteWord.has(word, UInt8(ascii: "["))))
+                {
+                    position += 8
+                    continue
+                }
+            }
             let byte = bytes[position]
             if inString {
                 if byte == UInt8(ascii: "\\") {
@@ -243,6 +257,18 @@ struct EventJSONReader {
     private mutating func rawKey() throws(Unsupported) -> Range<Int> {
         try expect(UInt8(ascii: "\""))
         let start = index
+        // Eight bytes at a time up to the word holding the closing quote (keys are plain ASCII names).
+        if let base = bytes.baseAddress.map(UnsafeRawPointer.init) {
+            while index + 8 <= bytes.count {
+                let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if ByteWord.has(word, UInt8(ascii: "\"")) || ByteWord.has(word, UInt8(ascii: "\\"))
+                    || ByteWord.hasBelow(word, 0x20)
+                {
+                    break
+                }
+                index += 8
+            }
+        }
         while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
             if bytes[index] == UInt8(ascii: "\\") || bytes[index] < 0x20 { throw Unsupported() }
             index += 1

@@ -111,6 +111,11 @@ import Testing
             #"{"recall_source":"hot","recall_type":"hot"}"#, #"{"recall_source":"hot","recall_type":"ann"}"#,
             #"{"recall_source":"h}ot","recall_type":"hot"}"#, #"{"recall_source":"h\"}ot"}"#,
             #"{"a":"{"}"#, #"{}"#, #"{ "a" : "b" }"#, #"{"a":{"b":"c"}}"#, #"{"a":["}"]}"#, #"{"a":1}"#,
+            // The same past the first 8 bytes (read a word at a time).
+            #"{"recall_source":"a long value with } and { inside","recall_type":"hot"}"#,
+            #"{"recall_source":"an escaped \" quote, then } later","recall_type":"hot"}"#,
+            #"{"a_long_label_name":{"nested":"object"}}"#, #"{"a_long_label_name":["an array"]}"#,
+            #"{"a_long_label_name_with_escape\u0041":"x"}"#,
         ]
         objects += (0..<100).map { #"{"recall_source":"s\#($0)"}"# }
         let payloads = (objects + objects.reversed() + objects).map {
@@ -121,7 +126,8 @@ import Testing
             let cached = DecodedEvent.decode(json: payload, fallbackID: "0-1", labels: &cache)
             let alone = DecodedEvent.decode(json: payload, fallbackID: "0-1")
             #expect(cached == alone, "\(String(decoding: payload, as: UTF8.self))")
-            #expect(alone != nil)
+            #expect(alone != nil, "\(String(decoding: payload, as: UTF8.self))")
+            #expect(alone == DecodedEvent(foundationJSON: payload, fallbackID: "0-1"))
         }
     }
 }
