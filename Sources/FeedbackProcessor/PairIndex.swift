@@ -60,6 +60,9 @@ struct PairIndex<Element: AnyObject> {
     /// Empties `slot`, moving back the entries after it that could not sit where they belong while it was
     /// taken (backward-shift deletion: no tombstones, so probe runs stay short).
     private mutating func removeSlot(_ removed: Int) {
+        // Entries are moved by swapping with the empty hole (assigning one retained the moved object and
+        // released the one it replaced, on reference counts shared with other threads).
+        elements[removed] = nil
         var hole = removed
         var next = (hole + 1) & mask
         while hashes[next] != 0 {
@@ -69,20 +72,23 @@ struct PairIndex<Element: AnyObject> {
             let distanceToHole = (hole - home) & mask
             if distanceToHole < distanceToNext {
                 hashes[hole] = hashes[next]
-                elements[hole] = elements[next]
+                elements.swapAt(hole, next)
                 hole = next
             }
             next = (next + 1) & mask
         }
         hashes[hole] = 0
-        elements[hole] = nil
     }
 
     private mutating func resize(to capacity: Int) {
-        let (oldHashes, oldElements) = (hashes, elements)
+        let oldHashes = hashes
+        var oldElements = Array(repeating: Element?.none, count: capacity)
+        swap(&oldElements, &elements)
         hashes = Array(repeating: 0, count: capacity)
-        elements = Array(repeating: nil, count: capacity)
         count = 0
-        for (hash, element) in zip(oldHashes, oldElements) where hash != 0 { insert(element!, hash: hash) }
+        // Moved out, not copied: no retain and release per element.
+        for slot in oldHashes.indices where oldHashes[slot] != 0 {
+            insert(oldElements[slot].take()!, hash: oldHashes[slot])
+        }
     }
 }

@@ -39,44 +39,73 @@ final class ProfileFolder: @unchecked Sendable {
     }
 
     private let queue = DispatchQueue(label: "feedback.processor.profiles")
-    private let storePath: String
-    private let halfLifeMs: Double
-    private let recentClicks: Int
-    private var reader: SQLiteConnection?
-    private var batch = Folded()
-    /// The profiles the last committed batch wrote, as it wrote them: a user active in consecutive batches
-    /// is taken from here rather than read and decoded again (7 % of the processor's thread when every user
-    /// recurs). Taken out as they are used; emptied when a batch fails and when another connection has
-    /// written the store. At most one batch's users.
-    private var committed: [String: StoredProfile] = [:]
-    /// The profiles of the batch being committed (``end(committed:)`` keeps them).
-    private var pending: [String: StoredProfile]?
-    /// The first error of the batch (a store read); ``finish()`` throws it.
-    private var failure: LocalLogError?
-    /// Affinity feature names by `recall_source` label value and by category, built once per value.
-    private var featureNames: [String: [String]] = [:]
-    private var categoryFeatureNames: [String: String] = [:]
+    /// Used only by blocks on `queue`, each through one `inout` access (`state.fold(...)`): accessed
+    /// field by field, the class's properties cost a dynamic exclusivity check each (7 % of folding).
+    private var state: State
 
     init(storePath: String, halfLifeMs: Double, recentClicks: Int) {
-        self.storePath = storePath
-        self.halfLifeMs = halfLifeMs
-        self.recentClicks = recentClicks
+        state = State(storePath: storePath, halfLifeMs: halfLifeMs, recentClicks: recentClicks)
     }
 
     /// Starts a batch; without the last batch's profiles when another connection wrote the store since.
     func begin(forgettingCommitted: Bool) {
-        queue.async { [self] in
-            if forgettingCommitted { committed.removeAll() }
-            batch = Folded()
-            failure = nil
-        }
+        queue.async { [self] in state.begin(forgettingCommitted: forgettingCommitted) }
     }
 
     /// Folds `folds` (events of `events`, in order) into the batch's profiles and metrics, after what was
     /// handed over before.
     func fold(_ events: [DecodedEvent?], _ folds: [Fold]) {
         guard !folds.isEmpty else { return }
-        queue.async { [self] in
+        queue.async { [self] in state.fold(events, folds) }
+    }
+
+    /// The batch's profiles (encoded, in key order) and metrics, once everything handed over is folded.
+    func finish() -> BackgroundWork<Folded> {
+        BackgroundWork(on: queue) { [self] in try state.finish() }
+    }
+
+    /// Ends the batch: once committed, its profiles serve the next batch; after a failure, none is kept.
+    func end(committed wasCommitted: Bool) {
+        queue.async { [self] in state.end(committed: wasCommitted) }
+    }
+
+    /// Whether `user`'s profile is held from the last committed batch (for tests).
+    func holdsCommitted(user: String) -> Bool {
+        queue.sync { state.committed[user] != nil }
+    }
+
+    private struct State {
+        let storePath: String
+        let halfLifeMs: Double
+        let recentClicks: Int
+        var reader: SQLiteConnection?
+        var batch = Folded()
+        /// The profiles the last committed batch wrote, as it wrote them: a user active in consecutive
+        /// batches is taken from here rather than read and decoded again (7 % of the processor's thread when
+        /// every user recurs). Taken out as they are used; emptied when a batch fails and when another
+        /// connection has written the store. At most one batch's users.
+        var committed: [String: StoredProfile] = [:]
+        /// The profiles of the batch being committed (`end(committed:)` keeps them).
+        var pending: [String: StoredProfile]?
+        /// The first error of the batch (a store read); `finish()` throws it.
+        var failure: LocalLogError?
+        /// Affinity feature names by `recall_source` label value and by category, built once per value.
+        var featureNames: [String: [String]] = [:]
+        var categoryFeatureNames: [String: String] = [:]
+
+        init(storePath: String, halfLifeMs: Double, recentClicks: Int) {
+            self.storePath = storePath
+            self.halfLifeMs = halfLifeMs
+            self.recentClicks = recentClicks
+        }
+
+        mutating func begin(forgettingCommitted: Bool) {
+            if forgettingCommitted { committed.removeAll() }
+            batch = Folded()
+            failure = nil
+        }
+
+        mutating func fold(_ events: [DecodedEvent?], _ folds: [Fold]) {
             guard failure == nil else { return }
             do throws(LocalLogError) {
                 for fold in folds {
@@ -87,11 +116,8 @@ final class ProfileFolder: @unchecked Sendable {
                 failure = error
             }
         }
-    }
 
-    /// The batch's profiles (encoded, in key order) and metrics, once everything handed over is folded.
-    func finish() -> BackgroundWork<Folded> {
-        BackgroundWork(on: queue) { [self] in
+        mutating func finish() throws(LocalLogError) -> Folded {
             if let failure { throw failure }
             var folded = Folded()
             swap(&folded, &batch)
@@ -99,90 +125,83 @@ final class ProfileFolder: @unchecked Sendable {
             pending = folded.profiles
             return folded
         }
-    }
 
-    /// Ends the batch: once committed, its profiles serve the next batch; after a failure, none is kept.
-    func end(committed wasCommitted: Bool) {
-        queue.async { [self] in
+        mutating func end(committed wasCommitted: Bool) {
             committed = wasCommitted ? pending ?? [:] : [:]
             pending = nil
             batch = Folded()
         }
-    }
 
-    /// Whether `user`'s profile is held from the last committed batch (for tests).
-    func holdsCommitted(user: String) -> Bool {
-        queue.sync { committed[user] != nil }
-    }
-
-    private func fold(_ event: DecodedEvent, inheritedSource: String?) throws(LocalLogError) {
-        let recallSource = event.labels["recall_source"] ?? inheritedSource
-        let user = event.profileKey
-        if !user.isEmpty {
-            let weight = ProcessorConfiguration.weight(event.type)
-            var index = batch.profiles.index(forKey: user)
-            if index == nil {
-                if let kept = committed.removeValue(forKey: user) {
-                    batch.profiles[user] = kept
-                } else {
-                    batch.profiles[user] = try StoredProfile.read(user: user, from: connection()) ?? StoredProfile()
+        private mutating func fold(_ event: DecodedEvent, inheritedSource: String?) throws(LocalLogError) {
+            let recallSource = event.labels["recall_source"] ?? inheritedSource
+            let user = event.profileKey
+            if !user.isEmpty {
+                let weight = ProcessorConfiguration.weight(event.type)
+                var index = batch.profiles.index(forKey: user)
+                if index == nil {
+                    if let kept = committed.removeValue(forKey: user) {
+                        batch.profiles[user] = kept
+                    } else {
+                        batch.profiles[user] = try StoredProfile.read(user: user, from: connection()) ?? StoredProfile()
+                    }
+                    index = batch.profiles.index(forKey: user)
                 }
-                index = batch.profiles.index(forKey: user)
+                // The affinity features of a weighted event: one per recall source (`hot|ann` is two), and its
+                // category.
+                batch.profiles.values[index!].record(
+                    event.type, at: event.timestampMs,
+                    click: event.type == "click"
+                        ? StoredProfile.Click(
+                            eventID: event.eventID, itemID: event.itemID, timestampMs: event.timestampMs)
+                        : nil,
+                    weight: weight,
+                    features: weight == 0 ? [] : recallSource.map { sourceFeatures($0) } ?? [],
+                    extraFeature: weight == 0 ? nil : event.category.map { categoryFeature($0) },
+                    halfLifeMs: halfLifeMs, recentClicks: recentClicks)
             }
-            // The affinity features of a weighted event: one per recall source (`hot|ann` is two), and its
-            // category.
-            batch.profiles.values[index!].record(
-                event.type, at: event.timestampMs,
-                click: event.type == "click"
-                    ? StoredProfile.Click(eventID: event.eventID, itemID: event.itemID, timestampMs: event.timestampMs)
-                    : nil,
-                weight: weight,
-                features: weight == 0 ? [] : recallSource.map(sourceFeatures) ?? [],
-                extraFeature: weight == 0 ? nil : event.category.map(categoryFeature),
-                halfLifeMs: halfLifeMs, recentClicks: recentClicks)
-        }
-        switch event.type {
-        case "impression", "click", "conversion":
-            let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
-            let key = FeedbackProcessor.MetricsKey(
-                minute: minute, scene: event.scene, source: recallSource ?? "unknown")
-            if let index = batch.metrics.index(forKey: key) {
-                batch.metrics.values[index].count(event.type, amount: event.amount)
-            } else {
-                var totals = try FeedbackProcessor.MetricsTotals.read(key, from: connection())
-                totals.count(event.type, amount: event.amount)
-                batch.metrics[key] = totals
+            switch event.type {
+            case "impression", "click", "conversion":
+                let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
+                let key = FeedbackProcessor.MetricsKey(
+                    minute: minute, scene: event.scene, source: recallSource ?? "unknown")
+                if let index = batch.metrics.index(forKey: key) {
+                    batch.metrics.values[index].count(event.type, amount: event.amount)
+                } else {
+                    var totals = try FeedbackProcessor.MetricsTotals.read(key, from: connection())
+                    totals.count(event.type, amount: event.amount)
+                    batch.metrics[key] = totals
+                }
+            default:
+                break
             }
-        default:
-            break
         }
-    }
 
-    /// The folder's own read-only connection to the store, opened at its first read.
-    private func connection() throws(LocalLogError) -> SQLiteConnection {
-        if let reader { return reader }
-        let opened = try SQLiteConnection(path: storePath)
-        try opened.execute("PRAGMA query_only=1; PRAGMA busy_timeout=10000;")
-        reader = opened
-        return opened
-    }
+        /// The folder's own read-only connection to the store, opened at its first read.
+        private mutating func connection() throws(LocalLogError) -> SQLiteConnection {
+            if let reader { return reader }
+            let opened = try SQLiteConnection(path: storePath)
+            try opened.execute("PRAGMA query_only=1; PRAGMA busy_timeout=10000;")
+            reader = opened
+            return opened
+        }
 
-    /// `recall_source=…` names per label value, built once per distinct value (a few: the recall
-    /// channels) rather than split and formatted for every click.
-    private func sourceFeatures(_ sources: String) -> [String] {
-        if let names = featureNames[sources] { return names }
-        if featureNames.count >= 4096 { featureNames.removeAll(keepingCapacity: true) }
-        let names = sources.split(separator: "|").map { "recall_source=\($0)" }
-        featureNames[sources] = names
-        return names
-    }
+        /// `recall_source=…` names per label value, built once per distinct value (a few: the recall
+        /// channels) rather than split and formatted for every click.
+        private mutating func sourceFeatures(_ sources: String) -> [String] {
+            if let names = featureNames[sources] { return names }
+            if featureNames.count >= 4096 { featureNames.removeAll(keepingCapacity: true) }
+            let names = sources.split(separator: "|").map { "recall_source=\($0)" }
+            featureNames[sources] = names
+            return names
+        }
 
-    /// `category=…`, built once per distinct category.
-    private func categoryFeature(_ category: String) -> String {
-        if let name = categoryFeatureNames[category] { return name }
-        if categoryFeatureNames.count >= 4096 { categoryFeatureNames.removeAll(keepingCapacity: true) }
-        let name = "category=\(category)"
-        categoryFeatureNames[category] = name
-        return name
+        /// `category=…`, built once per distinct category.
+        private mutating func categoryFeature(_ category: String) -> String {
+            if let name = categoryFeatureNames[category] { return name }
+            if categoryFeatureNames.count >= 4096 { categoryFeatureNames.removeAll(keepingCapacity: true) }
+            let name = "category=\(category)"
+            categoryFeatureNames[category] = name
+            return name
+        }
     }
 }

@@ -167,9 +167,17 @@ import Testing
                 next += 1
                 index.insert(box, hash: hash)
                 reference[hash, default: []].append(box)
-            } else if let boxes = reference[hash], let box = boxes.randomElement(using: &generator) {
-                index.remove(box, hash: hash)
-                reference[hash]!.removeAll { $0 === box }
+            } else if let count = reference[hash]?.count, count > 0 {
+                // Removed, the index holds no reference to it any more (it is freed).
+                let position = Int.random(in: 0..<count, using: &generator)
+                weak var removed: Box?
+                do {
+                    let box = reference[hash]![position]
+                    removed = box
+                    index.remove(box, hash: hash)
+                    reference[hash]!.remove(at: position)
+                }
+                #expect(removed == nil, "round \(round): a removed element is still held")
             }
             if round % 499 == 0 || round == 5_999 {
                 for hash in hashes {
