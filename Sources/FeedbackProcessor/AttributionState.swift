@@ -138,7 +138,8 @@ final class AttributionState {
                     .first,
                 case .int(let bound) = row[0], case .blob(let data) = row[1]
             else { continue }
-            var reader = try SegmentReader(data, origin: store.path, version: Self.layout)
+            var reader = try SegmentReader(
+                SegmentDeflate.inflated(data, origin: store.path), origin: store.path, version: Self.layout)
             let segment = id >> 1
             if id & 1 == Kind.impressions.rawValue {
                 impressionSegments[segment] = Segment(bound: bound)
@@ -317,13 +318,13 @@ final class AttributionState {
     }
 
     /// The members of the batch's own segments still held — impressions after `closedThrough`, actions from
-    /// `expiredBefore` on — encoded.
+    /// `expiredBefore` on — encoded and deflated.
     private static func encode(
         _ impressions: [Impression], closedThrough: Int64, actions: [Action], expiredBefore: Int64
     ) -> CurrentSegments {
         CurrentSegments(
-            impressions: encode(impressions.filter { $0.timestampMs > closedThrough }),
-            actions: encode(actions.filter { $0.timestampMs >= expiredBefore }))
+            impressions: SegmentDeflate.deflated(encode(impressions.filter { $0.timestampMs > closedThrough })),
+            actions: SegmentDeflate.deflated(encode(actions.filter { $0.timestampMs >= expiredBefore })))
     }
 
     /// Writes what this batch changed (in the caller's transaction): the batch's own segments whole, the

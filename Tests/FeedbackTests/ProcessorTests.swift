@@ -304,7 +304,9 @@ import Testing
             _ = try FeedbackProcessor(log: log, configuration: configuration)
             Issue.record("an older store was accepted")
         } catch {
-            #expect("\(error)".contains("has layout 0, this version uses 5: move it aside"), "\(error)")
+            #expect(
+                "\(error)".contains(
+                    "has layout 0, this version uses \(FeedbackProcessor.schemaVersion): move it aside"), "\(error)")
         }
         // A fresh store, and one this version wrote, open.
         _ = try FeedbackProcessor(
@@ -373,7 +375,7 @@ extension ProcessorTests {
         let b = try samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
         #expect(a.count == 3 && a == b, "\(b)")
         let layout = try SQLiteConnection(path: configuration.storePath)
-        #expect(try layout.queryInt("PRAGMA user_version", []) == 5)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == FeedbackProcessor.schemaVersion)
         #expect(try layout.queryInt("SELECT count(*) FROM sqlite_master WHERE name IN ('pending', 'actions')", []) == 0)
     }
 
@@ -410,9 +412,40 @@ extension ProcessorTests {
         // The stream's 8 events and its own duplicate, less i1 and c1, applied before the migration.
         #expect(statistics.processed == 6 && statistics.duplicates == 3, "\(statistics)")
         let layout = try SQLiteConnection(path: configuration.storePath)
-        #expect(try layout.queryInt("PRAGMA user_version", []) == 5)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == FeedbackProcessor.schemaVersion)
         // Every id kept: the stream's 8 distinct events and `other`.
         #expect(try SeenIDs.count(in: layout) == 9)
+    }
+
+    /// Layout 5 kept attribution segments plain: its store is read as it is (layout 6 deflates the segments
+    /// it writes) and marked layout 6.
+    @Test func aLayout5StoreWithPlainSegmentsIsReadAndMigrated() throws {
+        let directory = temporaryPath("layout5")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        try log.append(stream().map { LogEntry(key: nil, payload: $0) })
+        let configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        let open: (impressions: Int, actions: Int)
+        do {
+            let processor = try FeedbackProcessor(log: log, configuration: configuration)
+            try processor.processAvailable()
+            let state = try processor.attribution()
+            open = (state.impressionCount, state.actionCount)
+        }
+        #expect(open.impressions > 0 && open.actions > 0)
+        let store = try SQLiteConnection(path: configuration.storePath)
+        for row in try store.query("SELECT id, data FROM attribution_segments", []) {
+            guard case .int(let id) = row[0], case .blob(let data) = row[1] else { continue }
+            #expect(data.first == SegmentDeflate.marker)
+            try store.run(
+                "UPDATE attribution_segments SET data = ? WHERE id = ?",
+                [.blob(SegmentDeflate.inflated(data, origin: store.path)), .int(id)])
+        }
+        try store.execute("PRAGMA user_version=5")
+        let reopened = try FeedbackProcessor(log: log, configuration: configuration)
+        let state = try reopened.attribution()
+        #expect(state.impressionCount == open.impressions && state.actionCount == open.actions)
+        #expect(try store.queryInt("PRAGMA user_version", []) == 6)
     }
 
     /// Layout 4 kept seen ids one row per event; migrated to one row per second, they still catch the same
@@ -454,7 +487,7 @@ extension ProcessorTests {
         // The stream's 8 events and its own duplicate, less i1 and c1, applied before the migration.
         #expect(statistics.processed == 6 && statistics.duplicates == 3, "\(statistics)")
         let layout = try SQLiteConnection(path: configuration.storePath)
-        #expect(try layout.queryInt("PRAGMA user_version", []) == 5)
+        #expect(try layout.queryInt("PRAGMA user_version", []) == FeedbackProcessor.schemaVersion)
         #expect(
             try layout.queryInt("SELECT count(*) FROM sqlite_master WHERE name GLOB 'profile_*' OR name = 'seen'", [])
                 == 0)

@@ -260,4 +260,43 @@ import Testing
             #expect("\(error)".contains("test.sqlite: segment layout 1, expected 2"), "\(error)")
         }
     }
+
+    /// Segments are stored deflated and read back exactly; a plain one (as stores kept them before) is read
+    /// as it is; a damaged deflated one is an error naming the store, never a wrong value.
+    @Test func segmentsAreDeflatedAndPlainOnesStillRead() throws {
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 127, 128, 5_000, 300_000] {
+            var writer = SegmentWriter(version: 1, capacity: size + 1)
+            for index in 0..<size {
+                // Ids repeat (as in a batch) with random bytes among them.
+                writer.int16(index % 10 == 0 ? Int16.random(in: .min ... .max, using: &generator) : Int16(index % 50))
+            }
+            let segment = writer.bytes
+            let blob = SegmentDeflate.deflated(segment)
+            #expect(blob.first == SegmentDeflate.marker)
+            #expect(try SegmentDeflate.inflated(blob, origin: "test.sqlite") == segment)
+            #expect(try SegmentDeflate.inflated(segment, origin: "test.sqlite") == segment)  // plain: as it is
+            if size == 300_000 { #expect(blob.count < segment.count / 2) }
+            for damaged in [Array(blob.prefix(blob.count / 2)), Array(blob.prefix(2)), blob + [0]] where size > 0 {
+                #expect(throws: LocalLogError.self) { _ = try SegmentDeflate.inflated(damaged, origin: "test.sqlite") }
+            }
+        }
+
+        // A store whose segment was written plain, before segments were deflated, loads.
+        let store = try SQLiteConnection(path: temporaryPath("plain-segment") + ".sqlite")
+        try store.execute(
+            "CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL)")
+        var writer = SegmentWriter(version: 1, capacity: 128)
+        for field in ["i1", "r1", "u", "d", "A", "feed"] { writer.string(field) }
+        writer.int(3)
+        writer.double(0.5)
+        writer.labels(["recall_source": "hot"])
+        writer.int(1_000)
+        try store.run(
+            "INSERT INTO attribution_segments (id, bound, data) VALUES (?, ?, ?)",
+            [.int(7 << 1), .int(Int64.min), .blob(writer.bytes)])
+        let loaded = try AttributionState(store: store, labelSets: LabelSets())
+        #expect(loaded.impressionCount == 1)
+        #expect(loaded.labels(request: "r1", item: "A", after: 0) == ["recall_source": "hot"])
+    }
 }
