@@ -53,14 +53,15 @@ enum GzipFile {
             throw ProcessorError.storage("libdeflate: no compressor for level \(level)")
         }
         defer { libdeflate_free_compressor(compressor) }
-        var output = [UInt8](repeating: 0, count: libdeflate_gzip_compress_bound(compressor, data.count))
-        let size = data.withUnsafeBytes { input in
-            output.withUnsafeMutableBytes { out in
-                libdeflate_gzip_compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
+        // Uninitialised: zero-filling the bound (the input's size and more) touched every page of it, where
+        // the output takes about a twelfth (1.5 % of the processor's CPU, in page faults).
+        let bound = libdeflate_gzip_compress_bound(compressor, data.count)
+        let output = data.withUnsafeBytes { input in
+            [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+                count = libdeflate_gzip_compress(compressor, input.baseAddress, input.count, out.baseAddress, bound)
             }
         }
-        guard size > 0 else { throw ProcessorError.storage("libdeflate: gzip compression failed") }
-        output.removeLast(output.count - size)
+        guard !output.isEmpty else { throw ProcessorError.storage("libdeflate: gzip compression failed") }
         return output
     }
 }

@@ -148,25 +148,26 @@ enum SegmentDeflate {
     static func deflated(_ segment: [UInt8]) -> [UInt8] {
         guard let compressor = libdeflate_alloc_compressor(1) else { return segment }
         defer { libdeflate_free_compressor(compressor) }
-        var blob = [marker]
+        var header = [marker]
         var rest = UInt64(segment.count)
         while rest >= 0x80 {
-            blob.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            header.append(UInt8(truncatingIfNeeded: rest) | 0x80)
             rest >>= 7
         }
-        blob.append(UInt8(rest))
-        let header = blob.count
-        blob += [UInt8](repeating: 0, count: libdeflate_deflate_compress_bound(compressor, segment.count))
-        let size = segment.withUnsafeBytes { input in
-            blob.withUnsafeMutableBytes { output in
-                libdeflate_deflate_compress(
-                    compressor, input.baseAddress, input.count, output.baseAddress! + header, output.count - header)
+        header.append(UInt8(rest))
+        let bound = header.count + libdeflate_deflate_compress_bound(compressor, segment.count)
+        // Uninitialised: only the pages the output takes are touched (see `GzipFile.compress`).
+        let deflated = segment.withUnsafeBytes { input in
+            [UInt8](unsafeUninitializedCapacity: bound) { output, count in
+                for (index, byte) in header.enumerated() { output[index] = byte }
+                let size = libdeflate_deflate_compress(
+                    compressor, input.baseAddress, input.count, output.baseAddress! + header.count,
+                    bound - header.count)
+                count = size > 0 ? header.count + size : 0
             }
         }
-        // 0: it did not fit the bound (cannot happen); kept plain, which reads the same.
-        guard size > 0 else { return segment }
-        blob.removeLast(blob.count - header - size)
-        return blob
+        // Empty: it did not fit the bound (cannot happen); kept plain, which reads the same.
+        return deflated.isEmpty ? segment : deflated
     }
 
     /// The segment `blob` holds (itself when not deflated); a damaged one is a storage error naming `origin`.
