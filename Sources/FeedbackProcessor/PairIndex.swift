@@ -25,12 +25,12 @@ struct PairIndex<Element: AnyObject> {
 
     private var mask: Int { hashes.count - 1 }
 
-    mutating func insert(_ element: Element, hash: UInt64) {
+    mutating func insert(_ element: consuming Element, hash: UInt64) {
         if (count + 1) * 2 > hashes.count { resize(to: hashes.count * 2) }
         var slot = Int(truncatingIfNeeded: hash) & mask
         while hashes[slot] != 0 { slot = (slot + 1) & mask }
         hashes[slot] = hash
-        elements[slot] = element
+        elements[slot] = consume element  // moved in (a resize moves every entry: no retain each)
         count += 1
     }
 
@@ -72,7 +72,8 @@ struct PairIndex<Element: AnyObject> {
             let distanceToHole = (hole - home) & mask
             if distanceToHole < distanceToNext {
                 hashes[hole] = hashes[next]
-                elements.swapAt(hole, next)
+                // Through the buffer: Array's own swapAt copies both entries (a retain and release each).
+                elements.withUnsafeMutableBufferPointer { $0.swapAt(hole, next) }
                 hole = next
             }
             next = (next + 1) & mask
