@@ -94,6 +94,9 @@ struct BenchCommand: AsyncParsableCommand {
                 }
                 report.throughput[setting.name] = .init(ours: oursRuns, kcat: kcatRuns)
             }
+            // Removed at once (~330 MB): not needed any more, and not left for the kernel to write back while
+            // the outage benchmark, which spools to the same disk, runs.
+            try? FileManager.default.removeItem(atPath: input)
         }
         if selected.contains("hook") {
             let helper = directory.appendingPathComponent("feedback-hook-bench").path
