@@ -34,6 +34,9 @@ public final class FeedbackProcessor {
     /// `PRAGMA data_version`).
     let profiles: ProfileFolder
     private var storeVersion: Int64?
+    /// The next batch's first poll, read and decoded on another thread while a full batch ends (its writes
+    /// and commit, about a third of a batch, left the reading thread idle).
+    private var nextBatchPoll: PollAhead?
     let counters: ProcessorMetrics
     /// `configuration.attributionWindow` and `affinityHalfLife` in milliseconds, read per event.
     let attributionWindowMs: Int64
@@ -98,7 +101,10 @@ public final class FeedbackProcessor {
     }
 
     /// The partitions the source currently reads (a Kafka consumer's assignment; [0] for the local log).
-    public var sourceAssignment: [Int32] { source.assignment }
+    public var sourceAssignment: [Int32] {
+        nextBatchPoll?.waitIgnoringErrors()  // the source serves one call at a time
+        return source.assignment
+    }
 
     /// The highest input offset applied (for the local log: its offset).
     public var offset: Int64 { ((try? appliedOffsets()) ?? [:]).values.max() ?? 0 }
@@ -124,16 +130,29 @@ public final class FeedbackProcessor {
         }
         while true {
             var statistics = ProcessorStatistics()
-            let records = try source.poll(max: min(configuration.pollSize, configuration.batchSize), timeout: timeout)
+            var records: [SourceRecord] = []
+            var events: [DecodedEvent?]?
+            if let ahead = nextBatchPoll {
+                nextBatchPoll = nil
+                (records, events) = try counters.timed(.poll) { try ahead.wait() }
+            }
+            if records.isEmpty {
+                records = try source.poll(max: min(configuration.pollSize, configuration.batchSize), timeout: timeout)
+                events = nil
+            }
             statistics.offset = offset
             guard !records.isEmpty else { return statistics }
             var polled = PolledRange()
             do {
-                try processInTransaction(records, &statistics, &polled)
+                try processInTransaction(records, events, &statistics, &polled)
             } catch {
-                // Nothing of the batch was kept: read it again, or it would be skipped. After a rebalance, only
-                // the partitions still assigned (the others' new owner starts from the committed offsets), at
-                // once: a rebalance is no failure.
+                // Nothing of the batch was kept: read it again, or it would be skipped — and the next batch's
+                // first poll, if it was read ahead. After a rebalance, only the partitions still assigned (the
+                // others' new owner starts from the committed offsets), at once: a rebalance is no failure.
+                if let ahead = nextBatchPoll {
+                    nextBatchPoll = nil
+                    if let next = try? ahead.wait() { polled.add(next.records) }
+                }
                 let assigned = Set(source.assignment)
                 let rebalanced = error.message == Self.rebalancedMessage
                 do {
@@ -147,6 +166,8 @@ public final class FeedbackProcessor {
                 throw error
             }
             counters.committed(statistics)
+            // The source serves one call at a time: the poll read ahead is done before the commit.
+            nextBatchPoll?.waitIgnoringErrors()
             try source.commit(polled.lastRecords)
             statistics.offset = offset
             return statistics
@@ -191,7 +212,8 @@ public final class FeedbackProcessor {
 
     /// The body of `processBatch`: `records` and the polls after them applied in one store transaction.
     func processInTransaction(
-        _ records: [SourceRecord], _ statistics: inout ProcessorStatistics, _ polled: inout PolledRange
+        _ records: [SourceRecord], _ decoded: [DecodedEvent?]?, _ statistics: inout ProcessorStatistics,
+        _ polled: inout PolledRange
     ) throws(LocalLogError) {
         try inTransaction { () throws(LocalLogError) in
             let version = try store.queryInt("PRAGMA data_version", [])
@@ -213,7 +235,7 @@ public final class FeedbackProcessor {
             var records = records
             polled.add(records)
             var total = records.count
-            var events = Self.decode(records, labelSets: labelSets)
+            var events = decoded ?? Self.decode(records, labelSets: labelSets)
             var retired: PollAhead.Poll?  // applied: freed on another thread
             // Windows close after every poll, so that their samples are encoded on another thread while the
             // next poll is applied (when a window closes does not change its sample: see `closeWindows`).
@@ -235,7 +257,15 @@ public final class FeedbackProcessor {
                         source, max: min(configuration.pollSize, configuration.batchSize - total), labelSets: labelSets,
                         retiring: retired)
                     : nil
-                if ahead != nil { retired = nil }
+                if ahead != nil {
+                    retired = nil
+                } else {
+                    // The batch is full: the next one's first poll is read while this one ends.
+                    nextBatchPoll = PollAhead(
+                        source, max: min(configuration.pollSize, configuration.batchSize), labelSets: labelSets,
+                        retiring: retired)
+                    retired = nil
+                }
                 do throws(LocalLogError) {
                     try apply(
                         records, events, applied: &applied, newest: &newest, batch: &batch, statistics: &statistics)

@@ -33,8 +33,13 @@ struct PollAhead {
     }
 
     /// The records read and their events, in order (nil: not a feedback event); throws what the poll threw.
-    /// Blocks until the poll is done; call once.
+    /// Blocks until the poll is done.
     func wait() throws -> Poll {
         try work.wait()
+    }
+
+    /// Waits for the poll whatever its outcome (which ``wait()`` still returns afterwards).
+    func waitIgnoringErrors() {
+        work.waitIgnoringErrors()
     }
 }

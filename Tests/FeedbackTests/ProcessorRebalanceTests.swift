@@ -80,4 +80,59 @@ import Testing
         #expect(try processor.profile(user: "user_0")?.counts["impression"] == 10)
         #expect(try processor.metrics(limit: 100).reduce(0) { $0 + $1.impressions } == 10)
     }
+
+    /// Partition 0's records, then partition 1's: a poll reads partition 1 only once partition 0 is done.
+    final class PartitionsInTurnSource: FeedbackSource {
+        let scripted: ScriptedSource
+        var rewound: [[Int32: Int64]] { scripted.rewound }
+
+        init(perPartition: Int) { scripted = ScriptedSource(perPartition: perPartition, revokeAfterPolls: .max) }
+
+        var name: String { "in-turn" }
+        var assignment: [Int32] { [0, 1] }
+        func start(after applied: [Int32: Int64]) throws {}
+
+        func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
+            var batch: [SourceRecord] = []
+            for partition in [Int32(0), 1] {
+                while batch.count < max, scripted.position[partition]! < scripted.records[partition]!.count {
+                    batch.append(scripted.records[partition]![scripted.position[partition]!])
+                    scripted.position[partition]! += 1
+                }
+            }
+            return batch
+        }
+
+        func commit(_ records: [SourceRecord]) throws {}
+        func rewind(_ records: [SourceRecord]) throws { try scripted.rewind(records) }
+    }
+
+    /// A sink that fails its first write.
+    final class FailingFirstSink: ProfileSink {
+        var writes = 0
+        func write(_ profiles: [UserProfile]) throws {
+            writes += 1
+            if writes == 1 { throw ProcessorError.storage("the sink is down") }
+        }
+    }
+
+    /// A full batch reads the next batch's first poll while it ends; when the batch then fails, that poll
+    /// is read again too — here it holds the only records of partition 1, which the failed batch never
+    /// touched, so rewinding the batch's own partitions would have skipped them.
+    @Test func aFailedBatchRewindsThePollReadAheadForTheNextBatch() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("read-ahead-\(UUID())").path
+        var configuration = ProcessorConfiguration(
+            storePath: directory + "/store.sqlite", samplesDirectory: directory + "/samples")
+        configuration.pollSize = 2
+        configuration.batchSize = 2
+        let source = PartitionsInTurnSource(perPartition: 2)
+        let processor = try FeedbackProcessor(
+            source: source, configuration: configuration, profileSinks: [FailingFirstSink()])
+        #expect(throws: (any Error).self) { try processor.processBatch() }
+        #expect(source.rewound.count == 1 && source.rewound.first?[1] == 0, "\(source.rewound)")
+        let statistics = try processor.processAvailable()
+        #expect(statistics.processed == 4 && statistics.duplicates == 0, "\(statistics)")
+        #expect(try processor.profile(user: "user_1")?.counts["impression"] == 2)
+        #expect(try processor.profile(user: "user_0")?.counts["impression"] == 2)
+    }
 }
