@@ -50,7 +50,7 @@ import Testing
         // Kill it once some batches are committed but before it is done.
         while ContinuousClock.now < deadline, victim.process.isRunning {
             if ProcessorOutputs.applied(crashed) > 5000 { break }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(5))
         }
         let killedMidStream = victim.process.isRunning
         victim.signal(SIGKILL)

@@ -1,3 +1,4 @@
+import FeedbackLog
 import Foundation
 
 /// What `feedback process` produced in a directory: the metrics table, one profile and every sample line.
@@ -20,18 +21,14 @@ struct ProcessorOutputs: Equatable {
         return ProcessorOutputs(metrics: metrics.stdout, profile: profile.stdout, samples: lines.sorted())
     }
 
-    /// Events a processor store has applied so far (0 before it exists).
+    /// Events a processor store has applied so far (0 before it exists). Read in process: a `python3` started
+    /// per check could take longer, on a cold machine, than the whole run a test wanted to interrupt.
     static func applied(_ directory: String) -> Int {
         let store = directory + "/feedback-data/processor.sqlite"
-        guard FileManager.default.fileExists(atPath: store),
-            let output = try? TestEnvironment.run(
-                "/usr/bin/env",
-                [
-                    "python3", "-c",
-                    "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=5).execute('select coalesce(sum(count), 0) from seen_seconds').fetchone()[0])",
-                    store,
-                ])
+        guard FileManager.default.fileExists(atPath: store), let connection = try? SQLiteConnection(path: store),
+            (try? connection.execute("PRAGMA busy_timeout=1000")) != nil,
+            let applied = try? connection.queryInt("SELECT coalesce(sum(count), 0) FROM seen_seconds", [])
         else { return 0 }
-        return Int(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        return Int(applied)
     }
 }
