@@ -81,14 +81,23 @@ public final class FeedbackProcessor {
         profiles = ProfileFolder(
             storePath: configuration.storePath, halfLifeMs: affinityHalfLifeMs, recentClicks: configuration.recentClicks
         )
+        // The busy timeout first: another connection closing (the last one checkpoints the WAL, briefly
+        // holding the database exclusively) made the journal mode fail at once with "database is locked".
         try store.execute(
             """
+            PRAGMA busy_timeout=10000;
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
-            PRAGMA busy_timeout=10000;
             PRAGMA cache_size=-65536;
             """)
         try Self.prepareLayout(of: store)
+    }
+
+    deinit {
+        // Nothing of this processor is left running or open once it is gone: the poll read ahead is done,
+        // and the folder's connection to the store is closed here rather than whenever its queue lets go.
+        nextBatchPoll?.waitIgnoringErrors()
+        profiles.closeConnection()
     }
 
     /// The last input offset applied, per partition.

@@ -69,6 +69,13 @@ final class ProfileFolder: @unchecked Sendable {
         queue.async { [self] in state.end(committed: wasCommitted) }
     }
 
+    /// Closes the folder's connection to the store once what was handed over is done (the processor's
+    /// `deinit`: a connection closed later, by the queue, could hold the store while another processor
+    /// opens it).
+    func closeConnection() {
+        queue.sync { state.reader = nil }
+    }
+
     /// Whether `user`'s profile is held from the last committed batch (for tests).
     func holdsCommitted(user: String) -> Bool {
         queue.sync { state.committed[user] != nil }
