@@ -28,6 +28,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     private let handle: OpaquePointer
+    /// The group's queue (where `rd_kafka_poll_set_consumer` sends everything), read in batches.
+    private let queue: OpaquePointer
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
 
@@ -58,7 +60,12 @@ public final class KafkaConsumer: @unchecked Sendable {
             rd_kafka_destroy(rk)
             throw KafkaError(err, message: "cannot subscribe to \(topics)")
         }
+        guard let queue = rd_kafka_queue_get_consumer(rk) else {
+            rd_kafka_destroy(rk)
+            throw .configuration("the Kafka consumer has no group queue")
+        }
         handle = rk
+        self.queue = queue
         self.logger = logger
     }
 
@@ -67,31 +74,48 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Up to `max` messages: waits up to `timeout` for the first, then takes what is already fetched.
     /// Consumer errors (other than end of partition) are logged and skipped. With `keys: false` every
     /// message's key is nil (not copied: a caller that reads only payloads saves an allocation per message).
+    ///
+    /// Messages are taken from the group's queue up to 1,000 per librdkafka call
+    /// (`rd_kafka_consume_batch_queue`, which serves rebalances as `rd_kafka_consumer_poll` does): one call
+    /// per message took a clock reading and the poll bookkeeping each time.
     public func poll(max: Int, timeout: Duration, keys: Bool = true) -> [Message] {
-        guard !closed.load(ordering: .acquiring) else { return [] }
+        guard max > 0, !closed.load(ordering: .acquiring) else { return [] }
         var messages: [Message] = []
         messages.reserveCapacity(Swift.min(max, 10_000))
-        var wait = KafkaProducer.milliseconds(timeout)
         // Messages of one topic: its name is made once, not per message.
         var lastTopic: (handle: OpaquePointer, name: String)?
-        while messages.count < max, let message = rd_kafka_consumer_poll(handle, wait) {
-            wait = 0
-            defer { rd_kafka_message_destroy(message) }
-            let m = message.pointee
-            if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    logger.warning("Kafka consumer error", metadata: ["error": "\(KafkaError(m.err))"])
+        let chunk = Swift.min(max, 1000)
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<rd_kafka_message_t>?.self, capacity: chunk) { taken in
+            // The first message within `timeout` (a longer wait would be for the whole chunk), then what is ready.
+            var wanted = 1
+            var wait = KafkaProducer.milliseconds(timeout)
+            while messages.count < max {
+                let count = rd_kafka_consume_batch_queue(
+                    queue, wait, taken.baseAddress, Swift.min(wanted, max - messages.count))
+                guard count > 0 else { break }
+                for index in 0..<count {
+                    guard let message = taken[index] else { continue }
+                    defer { rd_kafka_message_destroy(message) }
+                    let m = message.pointee
+                    if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        if m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                            logger.warning("Kafka consumer error", metadata: ["error": "\(KafkaError(m.err))"])
+                        }
+                        continue
+                    }
+                    var topic = ""
+                    if let rkt = m.rkt {
+                        if lastTopic?.handle != rkt { lastTopic = (rkt, String(cString: rd_kafka_topic_name(rkt))) }
+                        topic = lastTopic!.name
+                    }
+                    let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+                    let key = keys ? m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } : nil
+                    messages.append(
+                        Message(topic: topic, partition: m.partition, offset: m.offset, key: key, payload: payload))
                 }
-                continue
+                wanted = chunk
+                wait = 0
             }
-            var topic = ""
-            if let rkt = m.rkt {
-                if lastTopic?.handle != rkt { lastTopic = (rkt, String(cString: rd_kafka_topic_name(rkt))) }
-                topic = lastTopic!.name
-            }
-            let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
-            let key = keys ? m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } : nil
-            messages.append(Message(topic: topic, partition: m.partition, offset: m.offset, key: key, payload: payload))
         }
         return messages
     }
@@ -150,6 +174,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Leaves the group and destroys the consumer. Idempotent.
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        rd_kafka_queue_destroy(queue)
         rd_kafka_consumer_close(handle)
         rd_kafka_destroy(handle)
     }
