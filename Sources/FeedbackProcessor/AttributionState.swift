@@ -26,14 +26,14 @@ final class AttributionState {
         let scene: String
         let position: Int64
         let score: Double
-        let labels: [String: String]
+        let labels: EventLabels
         let timestampMs: Int64
         /// Its request id + item's ``PairHash``: where the indexes file it and its actions by request.
         let requestHash: UInt64
 
         init(
             eventID: String, requestID: String, user: String, device: String, item: String, scene: String,
-            position: Int64, score: Double, labels: [String: String], timestampMs: Int64
+            position: Int64, score: Double, labels: EventLabels, timestampMs: Int64
         ) {
             requestHash = PairHash.of(requestID, item)
             self.eventID = eventID
@@ -117,17 +117,13 @@ final class AttributionState {
     private var actionsByRequest = PairIndex<Action>()  // request id + item (actions with a request id)
     private var actionsByUser = PairIndex<Action>()  // user + item (actions without one)
 
-    /// Shared by impressions with equal labels.
-    let labelSets: LabelSets
-
     /// Impressions waiting for their window.
     var impressionCount: Int { openByTime.count }
     /// Actions held for joining.
     var actionCount: Int { actionsByTime.count }
 
-    /// The state as the store holds it; equal label sets share storage through `labelSets`.
-    init(store: SQLiteConnection, labelSets: LabelSets) throws(LocalLogError) {
-        self.labelSets = labelSets
+    /// The state as the store holds it.
+    init(store: SQLiteConnection) throws(LocalLogError) {
         // One segment at a time, so that the blobs are not all held at once beside what they decode to.
         let ids = try store.query("SELECT id FROM attribution_segments ORDER BY id", []).compactMap { row in
             if case .int(let id) = row[0] { id } else { nil }
@@ -148,7 +144,7 @@ final class AttributionState {
                         eventID: try reader.string(), requestID: try reader.string(), user: try reader.string(),
                         device: try reader.string(), item: try reader.string(), scene: try reader.string(),
                         position: try reader.int(), score: try reader.double(),
-                        labels: labelSets.shared(try reader.labels()),
+                        labels: EventLabels(try reader.labels()),
                         timestampMs: try reader.int())
                     if impression.timestampMs > bound { add(impression, to: segment) }
                 }
@@ -201,7 +197,7 @@ final class AttributionState {
 
     /// The labels of the open impression of `request` + `item` shown after `afterMs` (the earliest, by
     /// time then id), if any.
-    func labels(request: String, item: String, after afterMs: Int64) -> [String: String]? {
+    func labels(request: String, item: String, after afterMs: Int64) -> EventLabels? {
         var best: Impression?
         openImpressions.forEach(hash: PairHash.of(request, item)) { impression in
             guard impression.timestampMs > afterMs, impression.requestID == request, impression.item == item else {

@@ -33,7 +33,7 @@ struct ClosedImpression: Sendable {
         writer.string(impression.item)
         writer.raw(clicks > 0 ? ",\"label\":1" : ",\"label\":0")
         writer.raw(",\"labels\":")
-        writer.labels(impression.labels)
+        impression.labels.withJSON { writer.append($0) }
         writer.raw(",\"position\":")
         writer.int(impression.position)
         writer.raw(",\"request_id\":")

@@ -21,7 +21,7 @@ struct EventJSONReader {
     static func decode(
         _ payload: [UInt8], fallbackID: @autoclosure () -> String
     ) throws(Unsupported) -> DecodedEvent? {
-        var labels = LabelCache(sets: nil)
+        var labels = LabelCache()
         return try decode(payload, fallbackID: fallbackID(), labels: &labels)
     }
 
@@ -67,7 +67,7 @@ struct EventJSONReader {
         var timestamp: Int64?
         var position = 0
         var score = 0.0
-        var labels: [String: String] = [:]
+        var labels = EventLabels.empty
         var amount: Double?
         var category: String?
         try expect(UInt8(ascii: "{"))
@@ -103,16 +103,17 @@ struct EventJSONReader {
                     break
                 }
                 try expect(UInt8(ascii: "{"))
+                var read: [String: String] = [:]
                 var label = try firstKey()
                 while let name = label {
-                    if labels[name] != nil { throw Unsupported() }
-                    labels[name] = try string()
+                    if read[name] != nil { throw Unsupported() }
+                    read[name] = try string()
                     label = try followingKey()
                 }
                 if flatObjectEnd(from: start) == index {
-                    labels = labelCache.add(UnsafeBufferPointer(rebasing: bytes[start..<index]), labels)
+                    labels = labelCache.add(UnsafeBufferPointer(rebasing: bytes[start..<index]), read)
                 } else {
-                    labels = labelCache.shared(labels)
+                    labels = EventLabels(read)
                 }
             case .extras:
                 try expect(UInt8(ascii: "{"))

@@ -14,7 +14,7 @@ struct DecodedEvent: Equatable, Sendable {
     var timestampMs: Int64
     var position: Int
     var score: Double
-    var labels: [String: String]
+    var labels: EventLabels
     var amount: Double?
     var category: String?
 
@@ -27,21 +27,18 @@ extension DecodedEvent {
     /// Decodes an event's JSON: nil when it is not JSON or lacks `item_id` or `type`.
     /// `fallbackID` is only evaluated for an event without an `event_id`.
     static func decode(json payload: [UInt8], fallbackID: @autoclosure () -> String) -> DecodedEvent? {
-        var labels = LabelCache(sets: nil)
+        var labels = LabelCache()
         return decode(json: payload, fallbackID: fallbackID(), labels: &labels)
     }
 
-    /// ``decode(json:fallbackID:)``, label objects read before taken from `labels` (and equal label sets
-    /// sharing one dictionary through it).
+    /// ``decode(json:fallbackID:)``, label objects read before taken from `labels`.
     static func decode(
         json payload: [UInt8], fallbackID: @autoclosure () -> String, labels: inout LabelCache
     ) -> DecodedEvent? {
         do {
             return try EventJSONReader.decode(payload, fallbackID: fallbackID(), labels: &labels)
         } catch {
-            var event = DecodedEvent(foundationJSON: payload, fallbackID: fallbackID())
-            if let shown = event?.labels { event!.labels = labels.shared(shown) }
-            return event
+            return DecodedEvent(foundationJSON: payload, fallbackID: fallbackID())
         }
     }
 
@@ -64,7 +61,7 @@ extension DecodedEvent {
         }
         position = (object["position"] as? NSNumber)?.intValue ?? 0
         score = (object["score"] as? NSNumber)?.doubleValue ?? 0
-        labels = object["labels"] as? [String: String] ?? [:]
+        labels = EventLabels(object["labels"] as? [String: String] ?? [:])
         let extras = object["extras"] as? [String: Any] ?? [:]
         amount = (extras["amount"] as? NSNumber)?.doubleValue
         category = extras["category"] as? String

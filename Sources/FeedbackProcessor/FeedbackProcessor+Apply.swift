@@ -57,10 +57,9 @@ extension FeedbackProcessor {
         if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
     }
 
-    /// Each record's event (nil: not a feedback event), equal label sets sharing one storage through
-    /// `labelSets`. Runs on any thread.
-    static func decode(_ records: [SourceRecord], labelSets: LabelSets) -> [DecodedEvent?] {
-        var labels = LabelCache(sets: labelSets)
+    /// Each record's event (nil: not a feedback event). Runs on any thread.
+    static func decode(_ records: [SourceRecord]) -> [DecodedEvent?] {
+        var labels = LabelCache()
         return records.map { record in
             DecodedEvent.decode(
                 json: record.payload, fallbackID: "\(record.partition)-\(record.offset)", labels: &labels)
@@ -121,7 +120,7 @@ extension FeedbackProcessor {
     func apply(_ event: DecodedEvent, to folds: inout [ProfileFolder.Fold], index: Int) throws(LocalLogError) {
         let state = try attribution()
         var inheritedSource: String?
-        if event.type != "impression", !event.requestID.isEmpty, event.labels["recall_source"] == nil,
+        if event.type != "impression", !event.requestID.isEmpty, event.labels.recallSource == nil,
             // Only an impression whose attribution window is still open at the click (whatever the
             // batching, older ones may already be closed and gone).
             let shown = state.labels(
@@ -129,7 +128,7 @@ extension FeedbackProcessor {
                 after: event.timestampMs - attributionWindowMs)
         {
             // A click carries no labels: it inherits its impression's recall source.
-            inheritedSource = shown["recall_source"]
+            inheritedSource = shown.recallSource
         }
         folds.append(ProfileFolder.Fold(index: Int32(index), inheritedSource: inheritedSource))
         switch event.type {

@@ -61,8 +61,7 @@ extension FeedbackProcessor {
             ALTER TABLE seen_by_time RENAME TO seen;
             CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL);
             """)
-        let labelSets = LabelSets()
-        let state = try AttributionState(store: store, labelSets: labelSets)
+        let state = try AttributionState(store: store)
         state.begin(segment: 0)
         for row in try store.query(
             "SELECT event_id, request_id, user_id, device_id, item_id, scene, position, score, labels, ts FROM pending",
@@ -76,7 +75,7 @@ extension FeedbackProcessor {
             state.add(
                 AttributionState.Impression(
                     eventID: eventID, requestID: requestID, user: user, device: device, item: item, scene: scene,
-                    position: position, score: score, labels: labelSets.shared(decodeLabels(labels)), timestampMs: time)
+                    position: position, score: score, labels: EventLabels(decodeLabels(labels)), timestampMs: time)
             )
         }
         for row in try store.query("SELECT event_id, type, request_id, user_id, item_id, ts, value FROM actions", []) {

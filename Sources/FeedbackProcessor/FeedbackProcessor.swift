@@ -41,8 +41,6 @@ public final class FeedbackProcessor {
     /// `configuration.attributionWindow` and `affinityHalfLife` in milliseconds, read per event.
     let attributionWindowMs: Int64
     let affinityHalfLifeMs: Double
-    /// Shared by events with equal labels (decoded on another thread too).
-    let labelSets = LabelSets()
 
     /// A processor over the embedded local log.
     public convenience init(
@@ -244,7 +242,7 @@ public final class FeedbackProcessor {
             var records = records
             polled.add(records)
             var total = records.count
-            var events = decoded ?? Self.decode(records, labelSets: labelSets)
+            var events = decoded ?? Self.decode(records)
             var retired: PollAhead.Poll?  // applied: freed on another thread
             // Windows close after every poll, so that their samples are encoded on another thread while the
             // next poll is applied (when a window closes does not change its sample: see `closeWindows`).
@@ -263,7 +261,7 @@ public final class FeedbackProcessor {
                 let ahead =
                     total < configuration.batchSize
                     ? PollAhead(
-                        source, max: min(configuration.pollSize, configuration.batchSize - total), labelSets: labelSets,
+                        source, max: min(configuration.pollSize, configuration.batchSize - total),
                         retiring: retired)
                     : nil
                 if ahead != nil {
@@ -271,7 +269,7 @@ public final class FeedbackProcessor {
                 } else {
                     // The batch is full: the next one's first poll is read while this one ends.
                     nextBatchPoll = PollAhead(
-                        source, max: min(configuration.pollSize, configuration.batchSize), labelSets: labelSets,
+                        source, max: min(configuration.pollSize, configuration.batchSize),
                         retiring: retired)
                     retired = nil
                 }
@@ -373,7 +371,7 @@ public final class FeedbackProcessor {
 
     func attribution() throws(LocalLogError) -> AttributionState {
         if let attributionState { return attributionState }
-        let state = try AttributionState(store: store, labelSets: labelSets)
+        let state = try AttributionState(store: store)
         attributionState = state
         return state
     }

@@ -1,31 +1,28 @@
 import Foundation
 
 /// Label objects already decoded, by their exact JSON bytes: an event whose `labels` bytes equal ones read
-/// before gets that dictionary without reading its strings, building a dictionary or hashing it into
-/// ``LabelSets`` (together a fifth of decoding an event). A complete JSON object ends where it ends, so
-/// bytes equal to an object read before read the same. Small, for one poll; cleared when three quarters
-/// full. Dictionaries it hands out are shared through `sets`.
+/// before gets those labels without reading its strings, building a dictionary or interning it (together a
+/// fifth of decoding an event). A complete JSON object ends where it ends, so bytes equal to an object read
+/// before read the same. Small, for one poll; cleared when three quarters full.
 ///
 /// ```swift
-/// var cache = LabelCache(sets: labelSets)
+/// var cache = LabelCache()
 /// let events = records.map { DecodedEvent.decode(json: $0.payload, fallbackID: "…", labels: &cache) }
 /// ```
 struct LabelCache {
     private struct Entry {
         var hash: UInt64
         var bytes: [UInt8]
-        var labels: [String: String]
+        var labels: EventLabels
     }
 
     private var slots: [Entry?] = Array(repeating: nil, count: 64)
     private var count = 0
-    private let sets: LabelSets?
 
-    /// A cache whose dictionaries are shared through `sets` (nil: not shared beyond this cache).
-    init(sets: LabelSets?) { self.sets = sets }
+    init() {}
 
     /// The labels read before from exactly these bytes (a whole JSON object, braces included).
-    func labels(for bytes: UnsafeBufferPointer<UInt8>) -> [String: String]? {
+    func labels(for bytes: UnsafeBufferPointer<UInt8>) -> EventLabels? {
         let hash = Self.hash(bytes)
         var slot = Int(truncatingIfNeeded: hash) & (slots.count - 1)
         while let entry = slots[slot] {
@@ -35,9 +32,9 @@ struct LabelCache {
         return nil
     }
 
-    /// Remembers that `bytes` read as `labels`; returns the shared copy of `labels`.
-    mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ labels: [String: String]) -> [String: String] {
-        let labels = shared(labels)
+    /// Remembers that `bytes` read as `labels`; returns them as ``EventLabels``.
+    mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ labels: [String: String]) -> EventLabels {
+        let labels = EventLabels(labels)
         if count >= slots.count * 3 / 4 {
             slots = Array(repeating: nil, count: slots.count)
             count = 0
@@ -48,12 +45,6 @@ struct LabelCache {
         slots[slot] = Entry(hash: hash, bytes: Array(bytes), labels: labels)
         count += 1
         return labels
-    }
-
-    /// `labels` shared through `sets` (labels read by another path than the cache's).
-    func shared(_ labels: [String: String]) -> [String: String] {
-        guard let sets, !labels.isEmpty else { return labels }
-        return sets.shared(labels)
     }
 
     /// `memcmp` (`elementsEqual` compared byte by byte through the generic `Sequence` path: a tenth of

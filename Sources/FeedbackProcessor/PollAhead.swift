@@ -4,7 +4,7 @@
 /// before starting a `PollAhead` and after ``wait()``, never while it runs.
 ///
 /// ```swift
-/// let ahead = PollAhead(source, max: 10_000, labelSets: LabelSets())
+/// let ahead = PollAhead(source, max: 10_000)
 /// try apply(currentRecords, currentEvents)
 /// let (nextRecords, nextEvents) = try ahead.wait()
 /// ```
@@ -23,12 +23,12 @@ struct PollAhead {
     /// Starts reading up to `max` records. `retired` — a poll already applied, held by nothing else — is
     /// freed on the other thread too: freeing ten thousand records and their events was 5 % of the
     /// processor's own thread.
-    init(_ source: any FeedbackSource, max: Int, labelSets: LabelSets, retiring retired: Poll? = nil) {
+    init(_ source: any FeedbackSource, max: Int, retiring retired: Poll? = nil) {
         let lent = Lent(source: source)
         work = BackgroundWork { [retired] in
             withExtendedLifetime(retired) {}
             let records = try lent.source.poll(max: max, timeout: .zero)
-            return (records, FeedbackProcessor.decode(records, labelSets: labelSets))
+            return (records, FeedbackProcessor.decode(records))
         }
     }
 

@@ -140,7 +140,7 @@ final class ProfileFolder: @unchecked Sendable {
         }
 
         private mutating func fold(_ event: DecodedEvent, inheritedSource: String?) throws(LocalLogError) {
-            let recallSource = event.labels["recall_source"] ?? inheritedSource
+            let recallSource = event.labels.recallSource ?? inheritedSource
             let user = event.profileKey
             if !user.isEmpty {
                 let weight = ProcessorConfiguration.weight(event.type)

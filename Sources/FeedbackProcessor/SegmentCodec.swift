@@ -54,6 +54,11 @@ struct SegmentWriter {
             string(value)
         }
     }
+
+    /// The same bytes as `labels(labels.dictionary)`, encoded once per label set.
+    mutating func labels(_ labels: EventLabels) {
+        labels.withSegmentBytes { bytes.append(contentsOf: $0) }
+    }
 }
 
 /// Reads what ``SegmentWriter`` wrote; a short or malformed segment is a storage error naming the store.

@@ -121,7 +121,7 @@ import Testing
         let payloads = (objects + objects.reversed() + objects).map {
             Array(#"{"item_id":"i","type":"click","labels":\#($0),"scene":"feed"}"#.utf8)
         }
-        var cache = LabelCache(sets: LabelSets())
+        var cache = LabelCache()
         for payload in payloads {
             let cached = DecodedEvent.decode(json: payload, fallbackID: "0-1", labels: &cache)
             let alone = DecodedEvent.decode(json: payload, fallbackID: "0-1")

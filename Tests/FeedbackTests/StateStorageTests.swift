@@ -106,13 +106,13 @@ import Testing
         func impression(_ id: String, _ time: Int64) -> State.Impression {
             State.Impression(
                 eventID: id, requestID: "r-\(id)", user: "u", device: "d", item: "A", scene: "feed", position: 0,
-                score: 0.5, labels: ["recall_source": "hot"], timestampMs: time)
+                score: 0.5, labels: EventLabels(["recall_source": "hot"]), timestampMs: time)
         }
         func click(_ id: String, request: String, _ time: Int64) -> State.Action {
             State.Action(
                 eventID: id, type: "click", requestID: request, user: "u", item: "A", timestampMs: time, value: 0)
         }
-        let state = try State(store: store, labelSets: LabelSets())
+        let state = try State(store: store)
         state.begin(segment: 1)
         state.add(impression("i1", 1_000))
         state.add(impression("i2", 5_000))
@@ -127,7 +127,7 @@ import Testing
         try state.persist(to: store)
         #expect(state.impressionCount == 1 && state.actionCount == 2)
 
-        let loaded = try State(store: store, labelSets: LabelSets())
+        let loaded = try State(store: store)
         #expect(loaded.impressionCount == 1 && loaded.actionCount == 2)
         loaded.begin(segment: 3)
         loaded.expireActions(before: 2_000)  // c1 (segment 1) goes; c3 (segment 2, at 2,000) stays
@@ -138,7 +138,7 @@ import Testing
         try loaded.persist(to: store)
         // Segment 1 is empty now and deleted; segment 2 keeps c3 until it expires too.
         #expect(try store.queryInt("SELECT count(*) FROM attribution_segments WHERE id >> 1 = 1", []) == 0)
-        let again = try State(store: store, labelSets: LabelSets())
+        let again = try State(store: store)
         #expect(again.impressionCount == 0 && again.actionCount == 1)
         again.begin(segment: 4)
         again.expireActions(before: 2_001)
@@ -295,8 +295,8 @@ import Testing
         try store.run(
             "INSERT INTO attribution_segments (id, bound, data) VALUES (?, ?, ?)",
             [.int(7 << 1), .int(Int64.min), .blob(writer.bytes)])
-        let loaded = try AttributionState(store: store, labelSets: LabelSets())
+        let loaded = try AttributionState(store: store)
         #expect(loaded.impressionCount == 1)
-        #expect(loaded.labels(request: "r1", item: "A", after: 0) == ["recall_source": "hot"])
+        #expect(loaded.labels(request: "r1", item: "A", after: 0)?.dictionary == ["recall_source": "hot"])
     }
 }

@@ -46,7 +46,8 @@ package final class JSONWriter {
         capacity = newCapacity
     }
 
-    @inline(__always) func append(_ run: UnsafeBufferPointer<UInt8>) {
+    /// Appends `run` as it is (JSON already).
+    @inline(__always) package func append(_ run: UnsafeBufferPointer<UInt8>) {
         guard let source = run.baseAddress, run.count > 0 else { return }
         reserve(run.count)
         (base + count).update(from: source, count: run.count)
