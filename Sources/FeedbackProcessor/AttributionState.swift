@@ -100,22 +100,25 @@ final class AttributionState {
 
     private static let layout: UInt8 = 1
 
-    private var impressionSegments: [Int64: Segment] = [:]
-    private var actionSegments: [Int64: Segment] = [:]
+    // The state's fields skip Swift's run-time exclusivity checks (a fifth of adding an impression or action went to them):
+    // only this class's methods touch them, on the one thread that drives it, and none of them accesses a
+    // field while passing it `inout` (the checks stay on in everything else).
+    @exclusivity(unchecked) private var impressionSegments: [Int64: Segment] = [:]
+    @exclusivity(unchecked) private var actionSegments: [Int64: Segment] = [:]
     /// What the current batch added (closed and expired ones included): its segments' contents.
-    private var currentImpressions: [Impression] = []
-    private var currentActions: [Action] = []
+    @exclusivity(unchecked) private var currentImpressions: [Impression] = []
+    @exclusivity(unchecked) private var currentActions: [Action] = []
     /// Every open impression and every action held, by time: what closing windows and expiring actions
     /// take from.
-    private var openByTime = TimeBuckets<Held<Impression>>()
-    private var actionsByTime = TimeBuckets<Held<Action>>()
+    @exclusivity(unchecked) private var openByTime = TimeBuckets<Held<Impression>>()
+    @exclusivity(unchecked) private var actionsByTime = TimeBuckets<Held<Action>>()
     /// Segments whose bound changed this batch (the current batch's is written whole).
-    private var changedImpressions = Set<Int64>()
-    private var changedActions = Set<Int64>()
-    private var current: Int64 = 0
-    private var openImpressions = PairIndex<Impression>()  // by request id + item
-    private var actionsByRequest = PairIndex<Action>()  // request id + item (actions with a request id)
-    private var actionsByUser = PairIndex<Action>()  // user + item (actions without one)
+    @exclusivity(unchecked) private var changedImpressions = Set<Int64>()
+    @exclusivity(unchecked) private var changedActions = Set<Int64>()
+    @exclusivity(unchecked) private var current: Int64 = 0
+    @exclusivity(unchecked) private var openImpressions = PairIndex<Impression>()  // by request id + item
+    @exclusivity(unchecked) private var actionsByRequest = PairIndex<Action>()  // request id + item (actions with a request id)
+    @exclusivity(unchecked) private var actionsByUser = PairIndex<Action>()  // user + item (actions without one)
 
     /// Impressions waiting for their window.
     var impressionCount: Int { openByTime.count }
