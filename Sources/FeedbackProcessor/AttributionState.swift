@@ -15,9 +15,8 @@ import FeedbackLog
 ///
 /// Not thread-safe: one processor drives it.
 final class AttributionState {
-    /// An impression waiting for its window to close. (Classes: held in a segment and an index, and moved
-    /// between arrays, at the cost of one reference count instead of one per string.)
-    final class Impression: Sendable {
+    /// An impression waiting for its window to close (held once, in a ``Slab``; the indexes file its handle).
+    struct Impression: Sendable {
         let eventID: String
         let requestID: String
         let user: String
@@ -50,7 +49,7 @@ final class AttributionState {
     }
 
     /// A click or conversion that an impression may still join.
-    final class Action: Sendable {
+    struct Action: Sendable {
         let eventID: String
         let type: String
         let requestID: String
@@ -87,9 +86,9 @@ final class AttributionState {
         var isEmpty: Bool { held == 0 }
     }
 
-    /// A member held and the segment that stores it.
-    private struct Held<Element> {
-        let element: Element
+    /// A member held (its handle) and the segment that stores it.
+    private struct Held {
+        let handle: Int32
         let segment: Int64
     }
 
@@ -103,22 +102,25 @@ final class AttributionState {
     // The state's fields skip Swift's run-time exclusivity checks (a fifth of adding an impression or action went to them):
     // only this class's methods touch them, on the one thread that drives it, and none of them accesses a
     // field while passing it `inout` (the checks stay on in everything else).
+    /// Every open impression and every action held, by handle.
+    @exclusivity(unchecked) private var impressions = Slab<Impression>()
+    @exclusivity(unchecked) private var actions = Slab<Action>()
     @exclusivity(unchecked) private var impressionSegments: [Int64: Segment] = [:]
     @exclusivity(unchecked) private var actionSegments: [Int64: Segment] = [:]
     /// What the current batch added (closed and expired ones included): its segments' contents.
-    @exclusivity(unchecked) private var currentImpressions: [Impression] = []
-    @exclusivity(unchecked) private var currentActions: [Action] = []
+    @exclusivity(unchecked) private var currentImpressions: [Int32] = []
+    @exclusivity(unchecked) private var currentActions: [Int32] = []
     /// Every open impression and every action held, by time: what closing windows and expiring actions
     /// take from.
-    @exclusivity(unchecked) private var openByTime = TimeBuckets<Held<Impression>>()
-    @exclusivity(unchecked) private var actionsByTime = TimeBuckets<Held<Action>>()
+    @exclusivity(unchecked) private var openByTime = TimeBuckets<Held>()
+    @exclusivity(unchecked) private var actionsByTime = TimeBuckets<Held>()
     /// Segments whose bound changed this batch (the current batch's is written whole).
     @exclusivity(unchecked) private var changedImpressions = Set<Int64>()
     @exclusivity(unchecked) private var changedActions = Set<Int64>()
     @exclusivity(unchecked) private var current: Int64 = 0
-    @exclusivity(unchecked) private var openImpressions = PairIndex<Impression>()  // by request id + item
-    @exclusivity(unchecked) private var actionsByRequest = PairIndex<Action>()  // request id + item (actions with a request id)
-    @exclusivity(unchecked) private var actionsByUser = PairIndex<Action>()  // user + item (actions without one)
+    @exclusivity(unchecked) private var openImpressions = PairIndex()  // by request id + item
+    @exclusivity(unchecked) private var actionsByRequest = PairIndex()  // request id + item (actions with a request id)
+    @exclusivity(unchecked) private var actionsByUser = PairIndex()  // user + item (actions without one)
 
     /// Impressions waiting for their window.
     var impressionCount: Int { openByTime.count }
@@ -172,59 +174,75 @@ final class AttributionState {
         current = id
         impressionSegments[id] = Segment()
         actionSegments[id] = Segment()
-        currentImpressions = []
-        currentActions = []
+        currentImpressions.removeAll(keepingCapacity: true)
+        currentActions.removeAll(keepingCapacity: true)
+        // Handles freed in the last batch may name new members from now on (not before: the batch's lists of
+        // its members must not come to name others).
+        impressions.recycle()
+        actions.recycle()
     }
 
     func add(_ impression: Impression) { add(impression, to: current) }
 
     func add(_ action: Action) { add(action, to: current) }
 
-    private func add(_ impression: Impression, to segment: Int64) {
+    private func add(_ impression: consuming Impression, to segment: Int64) {
+        let (timestampMs, hash) = (impression.timestampMs, impression.requestHash)
+        let handle = impressions.insert(impression)
         impressionSegments[segment, default: Segment()].held += 1
-        if segment == current { currentImpressions.append(impression) }
-        openByTime.insert(Held(element: impression, segment: segment), atMs: impression.timestampMs)
-        openImpressions.insert(impression, hash: impression.requestHash)
+        if segment == current { currentImpressions.append(handle) }
+        openByTime.insert(Held(handle: handle, segment: segment), atMs: timestampMs)
+        openImpressions.insert(handle, hash: hash)
     }
 
-    private func add(_ action: Action, to segment: Int64) {
+    private func add(_ action: consuming Action, to segment: Int64) {
+        let (timestampMs, hash, byUser) = (action.timestampMs, action.indexHash, action.requestID.isEmpty)
+        let handle = actions.insert(action)
         actionSegments[segment, default: Segment()].held += 1
-        if segment == current { currentActions.append(action) }
-        actionsByTime.insert(Held(element: action, segment: segment), atMs: action.timestampMs)
-        if action.requestID.isEmpty {
-            actionsByUser.insert(action, hash: action.indexHash)
+        if segment == current { currentActions.append(handle) }
+        actionsByTime.insert(Held(handle: handle, segment: segment), atMs: timestampMs)
+        if byUser {
+            actionsByUser.insert(handle, hash: hash)
         } else {
-            actionsByRequest.insert(action, hash: action.indexHash)
+            actionsByRequest.insert(handle, hash: hash)
         }
     }
 
     /// The labels of the open impression of `request` + `item` shown after `afterMs` (the earliest, by
     /// time then id), if any.
     func labels(request: String, item: String, after afterMs: Int64) -> EventLabels? {
-        var best: Impression?
-        openImpressions.forEach(hash: PairHash.of(request, item)) { impression in
-            guard impression.timestampMs > afterMs, impression.requestID == request, impression.item == item else {
-                return
-            }
+        var best: Int32?
+        // Fields read in place through the slab (a copy of each candidate retained its strings).
+        openImpressions.forEach(hash: PairHash.of(request, item)) { handle in
+            guard impressions[handle].timestampMs > afterMs, impressions[handle].requestID == request,
+                impressions[handle].item == item
+            else { return }
             if let chosen = best,
-                (chosen.timestampMs, chosen.eventID) <= (impression.timestampMs, impression.eventID)
+                (impressions[chosen].timestampMs, impressions[chosen].eventID)
+                    <= (impressions[handle].timestampMs, impressions[handle].eventID)
             {
                 return
             }
-            best = impression
+            best = handle
         }
-        return best?.labels
+        return best.map { impressions[$0].labels }
     }
 
-    /// Removes and returns the impressions shown at or before `limitMs`, ordered by time then id.
-    func close(through limitMs: Int64) -> [Impression] {
-        var closed = Self.take(
-            openByTime.removeThrough(limitMs) { $0.element.timestampMs }, from: &impressionSegments,
+    /// Removes and returns the impressions shown at or before `limitMs`, ordered by time then id (moved into
+    /// the closed impressions their samples are written from, not copied).
+    func close(through limitMs: Int64) -> [ClosedImpression] {
+        let taken = Self.take(
+            openByTime.removeThrough(limitMs) { impressions[$0.handle].timestampMs }, from: &impressionSegments,
             changed: &changedImpressions, bound: limitMs)
-        for impression in closed {
-            openImpressions.remove(impression, hash: impression.requestHash)
+        var closed: [ClosedImpression] = []
+        closed.reserveCapacity(taken.count)
+        for handle in taken {
+            openImpressions.remove(handle, hash: impressions[handle].requestHash)
+            closed.append(ClosedImpression(impression: impressions.remove(handle)))
         }
-        closed.sort { ($0.timestampMs, $0.eventID) < ($1.timestampMs, $1.eventID) }
+        closed.sort {
+            ($0.impression.timestampMs, $0.impression.eventID) < ($1.impression.timestampMs, $1.impression.eventID)
+        }
         return closed
     }
 
@@ -234,19 +252,21 @@ final class AttributionState {
         let end = impression.timestampMs + windowMs
         var joined: [Action] = []
         if !impression.requestID.isEmpty {
-            actionsByRequest.forEach(hash: impression.requestHash) { action in
-                if action.timestampMs <= end, action.requestID == impression.requestID, action.item == impression.item {
-                    joined.append(action)
+            actionsByRequest.forEach(hash: impression.requestHash) { handle in
+                if actions[handle].timestampMs <= end, actions[handle].requestID == impression.requestID,
+                    actions[handle].item == impression.item
+                {
+                    joined.append(actions[handle])
                 }
             }
-            joined.sort { ($0.eventID, $0.timestampMs) < ($1.eventID, $1.timestampMs) }
+            if joined.count > 1 { joined.sort { ($0.eventID, $0.timestampMs) < ($1.eventID, $1.timestampMs) } }
         }
         var byUser: [Action] = []
-        actionsByUser.forEach(hash: PairHash.of(impression.user, impression.item)) { action in
-            if action.timestampMs >= impression.timestampMs, action.timestampMs <= end, action.user == impression.user,
-                action.item == impression.item
+        actionsByUser.forEach(hash: PairHash.of(impression.user, impression.item)) { handle in
+            if actions[handle].timestampMs >= impression.timestampMs, actions[handle].timestampMs <= end,
+                actions[handle].user == impression.user, actions[handle].item == impression.item
             {
-                byUser.append(action)
+                byUser.append(actions[handle])
             }
         }
         if !byUser.isEmpty {
@@ -259,23 +279,24 @@ final class AttributionState {
     func expireActions(before cutoffMs: Int64) {
         guard cutoffMs > Int64.min else { return }
         let expired = Self.take(
-            actionsByTime.removeThrough(cutoffMs - 1) { $0.element.timestampMs }, from: &actionSegments,
+            actionsByTime.removeThrough(cutoffMs - 1) { actions[$0.handle].timestampMs }, from: &actionSegments,
             changed: &changedActions, bound: cutoffMs)
-        for action in expired {
+        for handle in expired {
+            let action = actions.remove(handle)
             if action.requestID.isEmpty {
-                actionsByUser.remove(action, hash: action.indexHash)
+                actionsByUser.remove(handle, hash: action.indexHash)
             } else {
-                actionsByRequest.remove(action, hash: action.indexHash)
+                actionsByRequest.remove(handle, hash: action.indexHash)
             }
         }
     }
 
-    /// The elements of `taken` (just removed by time), each segment's count lowered and its bound raised to
+    /// The handles of `taken` (just removed by time), each segment's count lowered and its bound raised to
     /// `bound`. They come in runs of one segment: its entry is updated once per run.
-    private static func take<Element>(
-        _ taken: [Held<Element>], from segments: inout [Int64: Segment], changed: inout Set<Int64>, bound: Int64
-    ) -> [Element] {
-        var elements: [Element] = []
+    private static func take(
+        _ taken: [Held], from segments: inout [Int64: Segment], changed: inout Set<Int64>, bound: Int64
+    ) -> [Int32] {
+        var elements: [Int32] = []
         elements.reserveCapacity(taken.count)
         var segment = Int64.min
         var run = 0
@@ -292,7 +313,7 @@ final class AttributionState {
                 run = 0
             }
             run += 1
-            elements.append(held.element)
+            elements.append(held.handle)
         }
         endRun()
         return elements
@@ -308,7 +329,7 @@ final class AttributionState {
     /// Encodes the batch's own segments on another thread (they no longer change once windows are closed
     /// and actions expired for the batch), while the store takes the batch's other writes.
     func encodeCurrent() -> BackgroundWork<CurrentSegments> {
-        let (impressions, actions) = (currentImpressions, currentActions)
+        let (impressions, actions) = currentMembers()
         let closedThrough = impressionSegments[current]?.bound ?? Int64.min
         let expiredBefore = actionSegments[current]?.bound ?? Int64.min
         return BackgroundWork {
@@ -329,11 +350,20 @@ final class AttributionState {
     /// Writes what this batch changed (in the caller's transaction): the batch's own segments whole, the
     /// bounds of older ones, and deletes those left empty.
     func persist(to store: SQLiteConnection) throws(LocalLogError) {
+        let (impressions, actions) = currentMembers()
         try persist(
             to: store,
             current: Self.encode(
-                currentImpressions, closedThrough: impressionSegments[current]?.bound ?? Int64.min,
-                actions: currentActions, expiredBefore: actionSegments[current]?.bound ?? Int64.min))
+                impressions, closedThrough: impressionSegments[current]?.bound ?? Int64.min,
+                actions: actions, expiredBefore: actionSegments[current]?.bound ?? Int64.min))
+    }
+
+    /// The members the current batch added that are still held (copies, for encoding on another thread).
+    private func currentMembers() -> ([Impression], [Action]) {
+        (
+            currentImpressions.compactMap { impressions.holds($0) ? impressions[$0] : nil },
+            currentActions.compactMap { actions.holds($0) ? actions[$0] : nil }
+        )
     }
 
     /// ``persist(to:)`` with the batch's own segments already encoded (``encodeCurrent()``).

@@ -31,22 +31,23 @@ extension FeedbackProcessor {
     func closeWindows(through limit: Int64) throws(LocalLogError) -> [ClosedImpression] {
         let window = configuration.attributionWindow.milliseconds
         let state = try attribution()
-        return state.close(through: limit).map { impression in
+        var closed = state.close(through: limit)
+        for index in closed.indices {
             // Joined on request id + item; actions without a request id fall back to user + item. Both end
             // with the window, so that when a window is closed (which depends on batching) does not change
             // its sample.
-            var closed = ClosedImpression(impression: impression)
-            for action in state.actions(joining: impression, windowMs: window) {
+            for action in state.actions(joining: closed[index].impression, windowMs: window) {
                 if action.type == "click" {
-                    closed.clicks += 1
-                    closed.firstClickMs = min(closed.firstClickMs ?? action.timestampMs, action.timestampMs)
+                    closed[index].clicks += 1
+                    closed[index].firstClickMs = min(
+                        closed[index].firstClickMs ?? action.timestampMs, action.timestampMs)
                 } else if action.type == "conversion" {
-                    closed.conversions += 1
-                    closed.conversionValue += action.value
+                    closed[index].conversions += 1
+                    closed[index].conversionValue += action.value
                 }
             }
-            return closed
         }
+        return closed
     }
 
     /// `dt=YYYY-MM-DD/hour=HH` of a Unix time in milliseconds, in UTC. Integer arithmetic (Howard Hinnant's

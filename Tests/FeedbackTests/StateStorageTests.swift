@@ -122,7 +122,7 @@ import Testing
         state.begin(segment: 2)  // a later batch: its members go to segment 2, closing cuts through both
         state.add(impression("i3", 2_000))
         state.add(click("c3", request: "r-i3", 2_000))
-        #expect(state.close(through: 2_000).map(\.eventID) == ["i1", "i3"])
+        #expect(state.close(through: 2_000).map(\.impression.eventID) == ["i1", "i3"])
         state.expireActions(before: 1_000)  // c0 only
         try state.persist(to: store)
         #expect(state.impressionCount == 1 && state.actionCount == 2)
@@ -134,7 +134,7 @@ import Testing
         #expect(loaded.actionCount == 1)
         #expect(loaded.close(through: 4_999).isEmpty)
         let last = loaded.close(through: 5_000)
-        #expect(last.map(\.eventID) == ["i2"] && loaded.impressionCount == 0)
+        #expect(last.map(\.impression.eventID) == ["i2"] && loaded.impressionCount == 0)
         try loaded.persist(to: store)
         // Segment 1 is empty now and deleted; segment 2 keeps c3 until it expires too.
         #expect(try store.queryInt("SELECT count(*) FROM attribution_segments WHERE id >> 1 = 1", []) == 0)
@@ -147,51 +147,62 @@ import Testing
     }
 
     /// The attribution indexes' table against a reference: random inserts and removals with few distinct
-    /// hashes (long shared probe runs, several elements per hash, wrapping around the end), growing and
-    /// shrinking; every hash gives back exactly the elements filed under it.
+    /// hashes (long shared probe runs, several handles per hash, wrapping around the end, hashes alike in
+    /// their low 32 bits), growing and shrinking; every hash gives back exactly the handles filed under it.
     @Test func pairIndexHoldsExactlyWhatWasFiledUnderEachHash() {
-        final class Box {
-            let id: Int
-            init(_ id: Int) { self.id = id }
-        }
-        var index = PairIndex<Box>()
-        var reference: [UInt64: [Box]] = [:]
+        var index = PairIndex()
+        var reference: [UInt64: [Int32]] = [:]
         var generator = SystemRandomNumberGenerator()
-        let hashes: [UInt64] = (1...40).map { $0 % 3 == 0 ? UInt64.max - UInt64($0) : UInt64($0) }
-        var next = 0
+        let hashes: [UInt64] = (1...40).map {
+            switch $0 % 4 {
+            case 0: UInt64.max - UInt64($0)
+            case 1: UInt64($0) << 32  // low 32 bits 0
+            default: UInt64($0)
+            }
+        }
+        // Sharing the low 32 bits: forEach may give back another hash's handles too (callers compare strings).
+        func lowBits(_ hash: UInt64) -> UInt32 { max(1, UInt32(truncatingIfNeeded: hash)) }
+        var next: Int32 = 0
         for round in 0..<6_000 {
             let hash = hashes[Int.random(in: 0..<hashes.count, using: &generator)]
             // Mostly inserts for the first half (past 1,024 slots), mostly removals after (shrinking again).
             if Double.random(in: 0..<1, using: &generator) < (round < 3_000 ? 0.7 : 0.3) {
-                let box = Box(next)
+                index.insert(next, hash: hash)
+                reference[hash, default: []].append(next)
                 next += 1
-                index.insert(box, hash: hash)
-                reference[hash, default: []].append(box)
             } else if let count = reference[hash]?.count, count > 0 {
-                // Removed, the index holds no reference to it any more (it is freed).
                 let position = Int.random(in: 0..<count, using: &generator)
-                weak var removed: Box?
-                do {
-                    let box = reference[hash]![position]
-                    removed = box
-                    index.remove(box, hash: hash)
-                    reference[hash]!.remove(at: position)
-                }
-                #expect(removed == nil, "round \(round): a removed element is still held")
+                index.remove(reference[hash]![position], hash: hash)
+                reference[hash]!.remove(at: position)
             }
             if round % 499 == 0 || round == 5_999 {
                 for hash in hashes {
-                    var found: [Int] = []
-                    index.forEach(hash: hash) { found.append($0.id) }
-                    #expect(found.sorted() == (reference[hash] ?? []).map(\.id).sorted(), "round \(round)")
+                    var found: [Int32] = []
+                    index.forEach(hash: hash) { found.append($0) }
+                    let expected = reference.filter { lowBits($0.key) == lowBits(hash) }.values.flatMap { $0 }
+                    #expect(found.sorted() == expected.sorted(), "round \(round)")
                 }
                 #expect(index.count == reference.values.reduce(0) { $0 + $1.count })
             }
         }
-        index.remove(Box(-1), hash: hashes[0])  // not filed: nothing happens
+        index.remove(-1, hash: hashes[0])  // not filed: nothing happens
         #expect(index.count == reference.values.reduce(0) { $0 + $1.count })
         #expect(PairHash.of("ab", "c") != PairHash.of("a", "bc") && PairHash.of("", "") != 0)
         #expect(PairHash.of("req_1", "item_9") == PairHash.of("req_1", "item_9"))
+    }
+
+    /// A slab hands out handles, gives values back by them, and reuses a freed slot only after `recycle()`.
+    @Test func slabReusesFreedSlotsOnlyAfterRecycling() {
+        var slab = Slab<String>()
+        let a = slab.insert("a")
+        let b = slab.insert("b")
+        #expect(slab[a] == "a" && slab[b] == "b" && slab.count == 2)
+        #expect(slab.remove(a) == "a" && !slab.holds(a) && slab.holds(b) && slab.count == 1)
+        let c = slab.insert("c")
+        #expect(c != a && slab[c] == "c")  // not reused before recycling
+        slab.recycle()
+        let d = slab.insert("d")
+        #expect(d == a && slab[d] == "d" && slab.holds(a) && slab.count == 3)
     }
 
     /// Open impressions filed by second come out exactly when due: whole earlier seconds, the due part of the
