@@ -203,6 +203,15 @@ import Testing
         slab.recycle()
         let d = slab.insert("d")
         #expect(d == a && slab[d] == "d" && slab.holds(a) && slab.count == 3)
+        // Across chunks (4,096 slots each): every value where it was put, freed ones reused after recycling.
+        var many = Slab<Int>()
+        let handles = (0..<10_000).map { many.insert($0) }
+        #expect(handles == (0..<10_000).map { Int32($0) })
+        for handle in handles where handle % 3 == 0 { _ = many.remove(handle) }
+        many.recycle()
+        let reused = (0..<3_334).map { many.insert(-$0) }
+        #expect(Set(reused) == Set(handles.filter { $0 % 3 == 0 }) && many.count == 10_000)
+        #expect(handles.allSatisfy { $0 % 3 == 0 ? many[$0] <= 0 : many[$0] == Int($0) })
     }
 
     /// Open impressions filed by second come out exactly when due: whole earlier seconds, the due part of the
