@@ -1,50 +1,70 @@
 import CLibdeflate
+import Feedback
 import FeedbackLog
 
 /// The byte layout of a state segment: little-endian integers, doubles by bit pattern, strings as a
 /// LEB128 length and their UTF-8. Private to the processor's store; a version byte leads every segment.
 /// (Written here rather than with `Codable`: a segment is rewritten every batch, and the coders box every
 /// field.)
+///
+/// Its bytes grow in the collector's `JSONWriter` — a raw buffer, used here for its storage only: appended
+/// to `[UInt8]`, each field paid Array's uniqueness and capacity checks and a copy call, more than half of
+/// encoding a batch's segments, which the batch's end waits for. A writer is a local value: its copies
+/// share one buffer.
 struct SegmentWriter {
-    private(set) var bytes: [UInt8] = []
+    private let buffer: JSONWriter
+
+    /// A segment's bytes so far.
+    var bytes: [UInt8] { buffer.bytes }
 
     init(version: UInt8, capacity: Int) {
-        bytes.reserveCapacity(capacity)
-        bytes.append(version)
+        buffer = JSONWriter(capacity: capacity)
+        buffer.byte(version)
     }
 
     /// Appends to `bytes`, a segment of `version` (a new one when empty).
     init(continuing bytes: [UInt8], version: UInt8, capacity: Int) {
-        self.init(version: version, capacity: capacity)
-        if !bytes.isEmpty { self.bytes = bytes }
-        self.bytes.reserveCapacity(capacity)
+        let buffer = JSONWriter(capacity: max(capacity, bytes.count))
+        if bytes.isEmpty {
+            buffer.byte(version)
+        } else {
+            bytes.withUnsafeBufferPointer { buffer.append($0) }
+        }
+        self.buffer = buffer
     }
 
     mutating func int(_ value: Int64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        buffer.fill(8) { UnsafeMutableRawPointer($0).storeBytes(of: value.littleEndian, as: Int64.self) }
     }
 
     mutating func int16(_ value: Int16) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        buffer.fill(2) { UnsafeMutableRawPointer($0).storeBytes(of: value.littleEndian, as: Int16.self) }
     }
 
     mutating func double(_ value: Double) { int(Int64(bitPattern: value.bitPattern)) }
 
-    mutating func count(_ value: Int) {
-        var rest = UInt64(value)
+    mutating func count(_ value: Int) { leb128(UInt64(value)) }
+
+    private func leb128(_ value: UInt64) {
+        var rest = value
         while rest >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            buffer.byte(UInt8(truncatingIfNeeded: rest) | 0x80)
             rest >>= 7
         }
-        bytes.append(UInt8(rest))
+        buffer.byte(UInt8(rest))
     }
 
     mutating func string(_ value: String) {
-        var value = value
-        value.withUTF8 { utf8 in
-            count(utf8.count)
-            bytes.append(contentsOf: utf8)
+        // In place when the string is contiguous (native strings are): no copy of it, no retain.
+        if value.utf8.withContiguousStorageIfAvailable({ utf8(of: $0) }) == nil {
+            var copy = value
+            copy.withUTF8 { utf8(of: $0) }
         }
+    }
+
+    private func utf8(of string: UnsafeBufferPointer<UInt8>) {
+        leb128(UInt64(string.count))
+        buffer.append(string)
     }
 
     mutating func labels(_ labels: [String: String]) {
@@ -57,7 +77,7 @@ struct SegmentWriter {
 
     /// The same bytes as `labels(labels.dictionary)`, encoded once per label set.
     mutating func labels(_ labels: EventLabels) {
-        labels.withSegmentBytes { bytes.append(contentsOf: $0) }
+        labels.withSegmentBytes { buffer.append($0) }
     }
 }
 

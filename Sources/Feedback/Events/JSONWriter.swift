@@ -65,7 +65,7 @@ package final class JSONWriter {
     }
 
     /// Reserves `length` bytes and lets `fill` write them (index 0 ..< length); allocation-free.
-    func fill(_ length: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
+    package func fill(_ length: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
         reserve(length)
         fill(base + count)
         count += length
