@@ -136,10 +136,12 @@ struct EventJSONReader {
         }
         skipSpace()
         guard index == bytes.count else { throw Unsupported() }
-        guard let itemID, let type else { return nil }
+        guard let itemID, let type,
+            let time = DecodedEvent.validTime(milliseconds: timestampMs, seconds: timestamp)
+        else { return nil }
         return DecodedEvent(
             eventID: eventID ?? fallbackID(), requestID: requestID, userID: userID, deviceID: deviceID, itemID: itemID,
-            scene: scene, type: type, timestampMs: timestampMs ?? (timestamp ?? 0) * 1000, position: position,
+            scene: scene, type: type, timestampMs: time, position: position,
             score: score, labels: labels, amount: amount, category: category)
     }
 

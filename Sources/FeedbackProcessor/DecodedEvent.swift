@@ -21,6 +21,18 @@ struct DecodedEvent: Equatable, Sendable {
     /// The profile key: the user, else the device (anonymous traffic).
     var profileKey: String { userID.isEmpty ? deviceID : userID }
 
+    /// Event times the processor takes: years 1 to 9999 (UTC). Outside them an event is invalid, counted
+    /// and logged like one without `item_id`: a time near the ends of `Int64` overflowed the processor's
+    /// window arithmetic, which stopped it at that event on every restart.
+    static let timeRange: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    /// The event's time: `timestamp_ms`, else `timestamp` (seconds) × 1000, else 0; nil outside ``timeRange``.
+    static func validTime(milliseconds: Int64?, seconds: Int64?) -> Int64? {
+        if let milliseconds { return timeRange.contains(milliseconds) ? milliseconds : nil }
+        let (time, overflow) = (seconds ?? 0).multipliedReportingOverflow(by: 1000)
+        return !overflow && timeRange.contains(time) ? time : nil
+    }
+
 }
 
 extension DecodedEvent {
@@ -45,8 +57,12 @@ extension DecodedEvent {
     /// The reference decoding through `JSONSerialization`: for what the fast reader leaves to it.
     init?(foundationJSON payload: [UInt8], fallbackID: String) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
-            let itemID = object["item_id"] as? String, let type = object["type"] as? String
+            let itemID = object["item_id"] as? String, let type = object["type"] as? String,
+            let time = Self.validTime(
+                milliseconds: (object["timestamp_ms"] as? NSNumber)?.int64Value,
+                seconds: (object["timestamp"] as? NSNumber)?.int64Value)
         else { return nil }
+        timestampMs = time
         self.itemID = itemID
         self.type = type
         eventID = object["event_id"] as? String ?? fallbackID
@@ -54,11 +70,6 @@ extension DecodedEvent {
         userID = object["user_id"] as? String ?? ""
         deviceID = object["device_id"] as? String ?? ""
         scene = object["scene"] as? String ?? ""
-        if let ms = (object["timestamp_ms"] as? NSNumber)?.int64Value {
-            timestampMs = ms
-        } else {
-            timestampMs = ((object["timestamp"] as? NSNumber)?.int64Value ?? 0) * 1000
-        }
         position = (object["position"] as? NSNumber)?.intValue ?? 0
         score = (object["score"] as? NSNumber)?.doubleValue ?? 0
         labels = EventLabels(object["labels"] as? [String: String] ?? [:])

@@ -2,22 +2,24 @@ import FeedbackLog
 import Foundation
 
 extension FeedbackProcessor {
-    /// The layout of the store's tables (SQLite's `user_version`). Layouts 2 to 5 are migrated in place;
+    /// The layout of the store's tables (SQLite's `user_version`). Layouts 2 to 6 are migrated in place;
     /// older ones are refused with what to do. Layout 6 stores attribution segments deflated
-    /// (`SegmentDeflate`, which still reads a layout-5 store's plain ones): an older build refuses it with
-    /// that message rather than failing on a segment it cannot read.
-    static let schemaVersion: Int64 = 6
+    /// (`SegmentDeflate`, which still reads a layout-5 store's plain ones), layout 7 in a more compact
+    /// segment layout (`AttributionState`, which still reads layout 6's): an older build refuses a newer
+    /// store with that message rather than failing on a segment it cannot read.
+    static let schemaVersion: Int64 = 7
 
-    /// Creates the tables of a new store, migrates a layout-2 to -5 store, refuses anything else.
+    /// Creates the tables of a new store, migrates a layout-2 to -6 store, refuses anything else.
     static func prepareLayout(of store: SQLiteConnection) throws {
         let hasTables = try store.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'offsets'", []) ?? 0 > 0
         let version = try store.queryInt("PRAGMA user_version", []) ?? 0
-        if hasTables && (2...5).contains(version) {
+        if hasTables && (2...6).contains(version) {
             try store.transaction { () throws(LocalLogError) in
                 if version == 2 { try migrateFromLayout2(store) }
                 if version <= 3 { try migrateFromLayout3(store) }
                 if version <= 4 { try migrateFromLayout4(store) }
-                try store.execute("PRAGMA user_version=\(schemaVersion)")  // layout 5: nothing else to change
+                // Layouts 5 and 6: nothing else to change (their segments are read as they are).
+                try store.execute("PRAGMA user_version=\(schemaVersion)")
             }
             return
         }

@@ -69,6 +69,15 @@ public final class FeedbackProcessor {
             throw ProcessorError.configuration(
                 "batchSize is \(configuration.batchSize) and pollSize \(configuration.pollSize): use 1 or more records")
         }
+        // Windows up to a century: event times span at most 10,000 years, so no window arithmetic overflows.
+        let century = Int64(100 * 366 * 86_400) * 1000
+        for (name, window) in [
+            ("attributionWindow", configuration.attributionWindow),
+            ("deduplicationWindow", configuration.deduplicationWindow),
+            ("affinityHalfLife", configuration.affinityHalfLife),
+        ] where !(1...century).contains(window.milliseconds) {
+            throw ProcessorError.configuration("\(name) is \(window): use 1 ms to 100 years")
+        }
         guard (1...9).contains(configuration.samplesCompressionLevel) else {
             throw ProcessorError.configuration(
                 "samplesCompressionLevel is \(configuration.samplesCompressionLevel): use 1 (fastest) to 9 (smallest)")

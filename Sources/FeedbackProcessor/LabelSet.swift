@@ -83,6 +83,8 @@ struct EventLabels: @unchecked Sendable, Equatable {
     var dictionary: [String: String] { reference._withUnsafeGuaranteedRef { $0.dictionary } }
     var recallSource: String? { reference._withUnsafeGuaranteedRef { $0.recallSource } }
     var isEmpty: Bool { reference._withUnsafeGuaranteedRef { $0.dictionary.isEmpty } }
+    /// The set's identity: equal for copies of one `EventLabels` (equal sets may still differ when owned).
+    var identity: ObjectIdentifier { reference._withUnsafeGuaranteedRef { ObjectIdentifier($0) } }
     /// Whether the set is interned (held unretained).
     var isInterned: Bool { owner == nil }
 

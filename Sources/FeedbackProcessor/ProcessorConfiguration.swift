@@ -54,8 +54,12 @@ public struct ProcessorConfiguration: Sendable {
 }
 
 extension Duration {
+    /// Whole milliseconds, saturating at the ends of `Int64` (a window of `.seconds(.max)` means "forever").
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).overflow
+            ? (seconds < 0 ? .min : .max) : whole + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -64,7 +64,8 @@ struct ProcessorMetrics: Sendable {
     /// An input record that is not a feedback event (logged here; counted when its batch commits).
     func invalidRecord(partition: Int32, offset: Int64, payload: [UInt8]) {
         log.warning(
-            key: "invalid", "input record is not a feedback event (not JSON, or no item_id or type): dropped",
+            key: "invalid",
+            "input record is not a feedback event (not JSON, no item_id or type, or a time outside years 1 to 9999): dropped",
             metadata: [
                 "partition": "\(partition)", "offset": "\(offset)",
                 "payload_prefix": "\(String(decoding: payload.prefix(120), as: UTF8.self))",

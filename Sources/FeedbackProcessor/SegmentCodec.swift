@@ -45,6 +45,9 @@ struct SegmentWriter {
 
     mutating func count(_ value: Int) { leb128(UInt64(value)) }
 
+    /// A signed integer in as few bytes as its magnitude needs (zigzag, then LEB128): small deltas take one.
+    mutating func signed(_ value: Int64) { leb128(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+
     private func leb128(_ value: UInt64) {
         var rest = value
         while rest >= 0x80 {
@@ -87,14 +90,25 @@ struct SegmentReader {
     private var position = 0
     private let origin: String
 
+    /// The layout the segment's first byte names.
+    let version: UInt8
+
     init(_ bytes: [UInt8], origin: String, version: UInt8) throws(LocalLogError) {
+        try self.init(bytes, origin: origin, versions: version...version)
+    }
+
+    /// A reader of a segment in any of `versions` (``version`` tells which).
+    init(_ bytes: [UInt8], origin: String, versions: ClosedRange<UInt8>) throws(LocalLogError) {
         self.bytes = bytes
         self.origin = origin
-        guard bytes.first == version else {
+        guard let first = bytes.first, versions.contains(first) else {
+            let expected =
+                versions.count == 1 ? "\(versions.lowerBound)" : "\(versions.lowerBound) to \(versions.upperBound)"
             throw LocalLogError(
                 kind: .storage,
-                message: "\(origin): segment layout \(bytes.first.map(String.init) ?? "none"), expected \(version)")
+                message: "\(origin): segment layout \(bytes.first.map(String.init) ?? "none"), expected \(expected)")
         }
+        version = first
         position = 1
     }
 
@@ -116,7 +130,27 @@ struct SegmentReader {
 
     mutating func double() throws(LocalLogError) -> Double { Double(bitPattern: UInt64(bitPattern: try int())) }
 
+    /// A length (of what follows, so at most the bytes left).
     mutating func count() throws(LocalLogError) -> Int {
+        let value = try unsigned()
+        guard value <= UInt64(bytes.count - position) else { throw truncated() }
+        return Int(value)
+    }
+
+    /// A number written by `count(_:)` that is not a length.
+    mutating func number() throws(LocalLogError) -> Int {
+        let value = try unsigned()
+        guard value <= UInt64(Int.max) else { throw truncated() }
+        return Int(value)
+    }
+
+    mutating func signed() throws(LocalLogError) -> Int64 {
+        let value = try unsigned()
+        return Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
+    }
+
+    /// LEB128.
+    private mutating func unsigned() throws(LocalLogError) -> UInt64 {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -124,11 +158,9 @@ struct SegmentReader {
             let byte = bytes[position]
             position += 1
             value |= UInt64(byte & 0x7f) << shift
-            if byte & 0x80 == 0 { break }
+            if byte & 0x80 == 0 { return value }
             shift += 7
         }
-        guard value <= UInt64(bytes.count - position) else { throw truncated() }
-        return Int(value)
     }
 
     mutating func string() throws(LocalLogError) -> String {

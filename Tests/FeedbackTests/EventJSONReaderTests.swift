@@ -59,6 +59,30 @@ import Testing
         }
     }
 
+    /// Times outside years 1 to 9999 — or seconds that overflow as milliseconds — make an event invalid on
+    /// both paths (they overflowed the processor's window arithmetic); the ends of the range are valid.
+    @Test func timesOutsideYears1To9999AreInvalid() {
+        let invalid =
+            ["9223372036854775807", "-9223372036854775808", "253402300800000", "-62135596800001"].map {
+                #"{"item_id":"i","type":"click","timestamp_ms":\#($0)}"#
+            } + [
+                #"{"item_id":"i","type":"click","timestamp":9223372036854775}"#,  // × 1000 overflows
+                #"{"item_id":"i","type":"click","timestamp":253402300800}"#,
+            ]
+        for json in invalid {
+            // Either path (the fast one leaves some of these numbers to JSONSerialization): invalid.
+            #expect(DecodedEvent.decode(json: Array(json.utf8), fallbackID: "0-1") == nil, "\(json)")
+            #expect(DecodedEvent(foundationJSON: Array(json.utf8), fallbackID: "0-1") == nil, "\(json)")
+        }
+        #expect(
+            check(#"{"item_id":"i","type":"click","timestamp_ms":253402300799999}"#)?.timestampMs == 253_402_300_799_999
+        )
+        #expect(
+            check(#"{"item_id":"i","type":"click","timestamp_ms":-62135596800000}"#)?.timestampMs == -62_135_596_800_000
+        )
+        #expect(check(#"{"item_id":"i","type":"click","timestamp":-62135596800}"#)?.timestampMs == -62_135_596_800_000)
+    }
+
     @Test func unusualButValidJSON() {
         // The seed's layout (no event_id, no timestamp_ms), whitespace, escapes, nulls, exponents.
         check(

@@ -417,8 +417,40 @@ extension ProcessorTests {
         #expect(try SeenIDs.count(in: layout) == 9)
     }
 
+    /// Events with times at the ends of `Int64` (which overflowed the window arithmetic and stopped the
+    /// processor at them on every restart) are counted invalid; the rest is processed. Windows beyond a
+    /// century are refused with what to use.
+    @Test func eventsWithTimesOutOfRangeAreInvalidAndWindowsAreBounded() throws {
+        let directory = temporaryPath("extreme-times")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        let extreme = [
+            #"{"event_id":"x1","item_id":"A","type":"impression","request_id":"r","user_id":"u","timestamp_ms":9223372036854775807}"#,
+            #"{"event_id":"x2","item_id":"A","type":"click","request_id":"r","user_id":"u","timestamp_ms":-9223372036854775808}"#,
+            #"{"event_id":"x3","item_id":"A","type":"click","user_id":"u","timestamp":9223372036854775807}"#,
+        ].map { Array($0.utf8) }
+        try log.append((stream() + extreme).map { LogEntry(key: nil, payload: $0) })
+        var configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        let processor = try FeedbackProcessor(log: log, configuration: configuration)
+        var statistics = try processor.processAvailable()
+        statistics.samples += try processor.closeAllWindows()
+        #expect(statistics.processed == 8 && statistics.duplicates == 1 && statistics.invalid == 4, "\(statistics)")
+
+        for (name, window) in [("attributionWindow", Duration.seconds(Int64.max)), ("deduplicationWindow", .zero)] {
+            var bad = configuration
+            if name == "attributionWindow" { bad.attributionWindow = window } else { bad.deduplicationWindow = window }
+            #expect {
+                _ = try FeedbackProcessor(log: log, configuration: bad)
+            } throws: { error in
+                "\(error)".contains("\(name) is") && "\(error)".contains("use 1 ms to 100 years")
+            }
+        }
+        configuration.attributionWindow = .seconds(100 * 365 * 86_400)
+        _ = try FeedbackProcessor(log: log, configuration: configuration)  // a century is fine
+    }
+
     /// Layout 5 kept attribution segments plain: its store is read as it is (layout 6 deflates the segments
-    /// it writes) and marked layout 6.
+    /// it writes) and marked with the current layout.
     @Test func aLayout5StoreWithPlainSegmentsIsReadAndMigrated() throws {
         let directory = temporaryPath("layout5")
         let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
@@ -445,7 +477,7 @@ extension ProcessorTests {
         let reopened = try FeedbackProcessor(log: log, configuration: configuration)
         let state = try reopened.attribution()
         #expect(state.impressionCount == open.impressions && state.actionCount == open.actions)
-        #expect(try store.queryInt("PRAGMA user_version", []) == 6)
+        #expect(try store.queryInt("PRAGMA user_version", []) == FeedbackProcessor.schemaVersion)
     }
 
     /// Layout 4 kept seen ids one row per event; migrated to one row per second, they still catch the same

@@ -95,6 +95,72 @@ import Testing
         #expect(throws: LocalLogError.self) { _ = try StoredProfile(decoding: bytes + [0], origin: "test.sqlite") }
     }
 
+    /// Segments (layout 2: times as differences, label sets by number) give back every field exactly:
+    /// times out of order and at the extremes, positions negative, many label sets — owned ones too, past
+    /// the interned — shared and not; a reference to a label set not written before is an error naming the
+    /// store.
+    @Test func segmentsGiveBackEveryFieldExactly() throws {
+        let store = try SQLiteConnection(path: temporaryPath("segment-fields") + ".sqlite")
+        try store.execute(
+            "CREATE TABLE attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL, data BLOB NOT NULL)")
+        typealias State = AttributionState
+        let (first, last) = (DecodedEvent.timeRange.lowerBound, DecodedEvent.timeRange.upperBound)
+        let times: [Int64] = [5_000, 1_000, last, first, 0, -7, 1_704_067_200_000, 1_704_067_200_001]
+        let sets = (0..<5).map { EventLabels(["recall_source": "s\($0 % 3)", "n": "\($0)"]) } + [EventLabels.empty]
+        var impressions: [State.Impression] = []
+        for (index, time) in times.enumerated() {
+            for copy in 0..<3 {
+                impressions.append(
+                    State.Impression(
+                        eventID: "i\(index)-\(copy)", requestID: "r\(index)", user: "u\(copy)", device: "d",
+                        item: "item-\(copy)", scene: copy == 0 ? "" : "feed", position: Int64(copy) - 1,
+                        score: Double(index) / 7, labels: sets[(index + copy) % sets.count], timestampMs: time))
+            }
+        }
+        let actions = times.enumerated().map { index, time in
+            State.Action(
+                eventID: "a\(index)", type: index % 2 == 0 ? "click" : "conversion",
+                requestID: index % 3 == 0 ? "" : "r",
+                user: "u", item: "item", timestampMs: time, value: Double(index) * 1.5)
+        }
+        let state = try State(store: store)
+        state.begin(segment: 1)
+        for impression in impressions { state.add(impression) }
+        for action in actions { state.add(action) }
+        try state.persist(to: store)
+
+        let loaded = try State(store: store)
+        #expect(loaded.impressionCount == impressions.count && loaded.actionCount == actions.count)
+        let closed = loaded.close(through: .max).map(\.impression)
+        func fields(_ impression: State.Impression) -> String {
+            "\(impression.eventID) \(impression.requestID) \(impression.user) \(impression.device) \(impression.item) "
+                + "\(impression.scene) \(impression.position) \(impression.score) \(impression.labels.dictionary.sorted { $0.key < $1.key }) "
+                + "\(impression.timestampMs)"
+        }
+        #expect(closed.map(fields).sorted() == impressions.map(fields).sorted())
+        // Actions come back too: every one joins an impression of its request and item (or user and item).
+        let century = Int64(100 * 366 * 86_400) * 1000
+        let joined = impressions.flatMap { loaded.actions(joining: $0, windowMs: century) }.map(\.eventID)
+        #expect(Set(joined).isSubset(of: Set(actions.map(\.eventID))))
+
+        // A label set referred to before it was written: damaged.
+        var writer = SegmentWriter(version: 2, capacity: 64)
+        for field in ["i", "r", "u", "d", "A", "feed"] { writer.string(field) }
+        writer.signed(0)
+        writer.double(0)
+        writer.count(3)  // the third label set of the segment: there is none
+        writer.signed(1_000)
+        try store.run("DELETE FROM attribution_segments", [])
+        try store.run(
+            "INSERT INTO attribution_segments (id, bound, data) VALUES (?, ?, ?)",
+            [.int(9 << 1), .int(Int64.min), .blob(writer.bytes)])
+        #expect {
+            _ = try State(store: store)
+        } throws: { error in
+            "\(error)".contains(store.path) && "\(error)".contains("label set 3 of 0")
+        }
+    }
+
     /// The join state across batches and restarts: impressions close and actions expire by event time,
     /// whichever batch's segment holds them, and a state loaded from the store holds exactly what the one
     /// in memory held (nothing closed or expired comes back; segments emptied are deleted).
