@@ -332,7 +332,7 @@ public final class FeedbackProcessor {
                 throw error as? LocalLogError ?? LocalLogError(kind: .storage, message: "\(error)")
             }
             try write(batch, folded)
-            let touched = folded.profiles.keys
+            let touched = folded.profiles.keys.map(\.name)
             for (partition, offset) in applied {
                 try store.run(
                     "INSERT INTO offsets (partition, applied, newest_ms) VALUES (?, ?, ?) "

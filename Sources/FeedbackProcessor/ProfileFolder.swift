@@ -33,7 +33,7 @@ final class ProfileFolder: @unchecked Sendable {
     /// serve the next batch once this one commits) and metric totals.
     struct Folded: @unchecked Sendable {
         // @unchecked Sendable: moved out of the folder's queue once, then used by the processor's thread only.
-        var profiles: [String: StoredProfile] = [:]
+        var profiles: [ProfileKey: StoredProfile] = [:]
         var rows: [(user: String, data: [UInt8])] = []
         var metrics: [FeedbackProcessor.MetricsKey: FeedbackProcessor.MetricsTotals] = [:]
     }
@@ -78,7 +78,22 @@ final class ProfileFolder: @unchecked Sendable {
 
     /// Whether `user`'s profile is held from the last committed batch (for tests).
     func holdsCommitted(user: String) -> Bool {
-        queue.sync { state.committed[user] != nil }
+        queue.sync { state.committed[ProfileKey(user)] != nil }
+    }
+
+    /// A user's name as a dictionary key, hashed once by a multiply-mix of its bytes: looking profiles up by
+    /// `String` (SipHash over the name on every event) was a third of folding.
+    struct ProfileKey: Hashable {
+        let name: String
+        private let hash: Int
+
+        init(_ name: String) {
+            self.name = name
+            hash = Int(truncatingIfNeeded: PairHash.of(name, ""))
+        }
+
+        static func == (lhs: ProfileKey, rhs: ProfileKey) -> Bool { lhs.hash == rhs.hash && lhs.name == rhs.name }
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     }
 
     private struct State {
@@ -91,11 +106,18 @@ final class ProfileFolder: @unchecked Sendable {
         /// batches is taken from here rather than read and decoded again (7 % of the processor's thread when
         /// every user recurs). Taken out as they are used; emptied when a batch fails and when another
         /// connection has written the store. At most one batch's users.
-        var committed: [String: StoredProfile] = [:]
+        var committed: [ProfileKey: StoredProfile] = [:]
         /// The profiles of the batch being committed (`end(committed:)` keeps them).
-        var pending: [String: StoredProfile]?
+        var pending: [ProfileKey: StoredProfile]?
         /// The first error of the batch (a store read); `finish()` throws it.
         var failure: LocalLogError?
+        /// The metric windows of minute `metricsMinute` in `batch.metrics`: scene, source and index.
+        var metricsMinute = Int64.min
+        var minuteMetrics:
+            [(
+                scene: String, source: String,
+                index: Dictionary<FeedbackProcessor.MetricsKey, FeedbackProcessor.MetricsTotals>.Index
+            )] = []
         /// Affinity feature names by `recall_source` label value and by category, built once per value.
         var featureNames: [String: [String]] = [:]
         var categoryFeatureNames: [String: String] = [:]
@@ -109,6 +131,9 @@ final class ProfileFolder: @unchecked Sendable {
         mutating func begin(forgettingCommitted: Bool) {
             if forgettingCommitted { committed.removeAll() }
             batch = Folded()
+            // About as many users as the last batch (growing from empty rehashed every profile a dozen times).
+            batch.profiles.reserveCapacity(committed.count)
+            (metricsMinute, minuteMetrics) = (.min, [])
             failure = nil
         }
 
@@ -128,7 +153,10 @@ final class ProfileFolder: @unchecked Sendable {
             if let failure { throw failure }
             var folded = Folded()
             swap(&folded, &batch)
-            folded.rows = folded.profiles.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value.encoded()) }
+            (metricsMinute, minuteMetrics) = (.min, [])
+            folded.rows = folded.profiles.sorted(by: { $0.key.name < $1.key.name }).map {
+                ($0.key.name, $0.value.encoded())
+            }
             pending = folded.profiles
             return folded
         }
@@ -137,19 +165,21 @@ final class ProfileFolder: @unchecked Sendable {
             committed = wasCommitted ? pending ?? [:] : [:]
             pending = nil
             batch = Folded()
+            (metricsMinute, minuteMetrics) = (.min, [])
         }
 
         private mutating func fold(_ event: DecodedEvent, inheritedSource: String?) throws(LocalLogError) {
             let recallSource = event.labels.recallSource ?? inheritedSource
-            let user = event.profileKey
-            if !user.isEmpty {
+            let name = event.profileKey
+            if !name.isEmpty {
+                let user = ProfileKey(name)
                 let weight = ProcessorConfiguration.weight(event.type)
                 var index = batch.profiles.index(forKey: user)
                 if index == nil {
                     if let kept = committed.removeValue(forKey: user) {
                         batch.profiles[user] = kept
                     } else {
-                        batch.profiles[user] = try StoredProfile.read(user: user, from: connection()) ?? StoredProfile()
+                        batch.profiles[user] = try StoredProfile.read(user: name, from: connection()) ?? StoredProfile()
                     }
                     index = batch.profiles.index(forKey: user)
                 }
@@ -169,14 +199,24 @@ final class ProfileFolder: @unchecked Sendable {
             switch event.type {
             case "impression", "click", "conversion":
                 let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
-                let key = FeedbackProcessor.MetricsKey(
-                    minute: minute, scene: event.scene, source: recallSource ?? "unknown")
-                if let index = batch.metrics.index(forKey: key) {
-                    batch.metrics.values[index].count(event.type, amount: event.amount)
-                } else {
-                    var totals = try FeedbackProcessor.MetricsTotals.read(key, from: connection())
-                    totals.count(event.type, amount: event.amount)
-                    batch.metrics[key] = totals
+                let source = recallSource ?? "unknown"
+                // The minute's windows found by a scan (a few scenes × recall sources) instead of hashing two
+                // strings per event; events come in time order, so the minute rarely changes.
+                if minute != metricsMinute { (metricsMinute, minuteMetrics) = (minute, []) }
+                if let index = minuteMetrics.firstIndex(where: { $0.scene == event.scene && $0.source == source }) {
+                    batch.metrics.values[minuteMetrics[index].index].count(event.type, amount: event.amount)
+                    break
+                }
+                let key = FeedbackProcessor.MetricsKey(minute: minute, scene: event.scene, source: source)
+                if batch.metrics[key] == nil {
+                    batch.metrics[key] = try FeedbackProcessor.MetricsTotals.read(key, from: connection())
+                }
+                let index = batch.metrics.index(forKey: key)!
+                batch.metrics.values[index].count(event.type, amount: event.amount)
+                // Indices stay valid while no key is added: the minute's list is rebuilt after every insertion.
+                minuteMetrics = batch.metrics.indices.compactMap { index in
+                    let key = batch.metrics.keys[index]
+                    return key.minute == minute ? (key.scene, key.source, index) : nil
                 }
             default:
                 break
