@@ -59,6 +59,36 @@ import Testing
         }
     }
 
+    /// Keys in the collector's order are recognised where expected; any other order, unknown keys between
+    /// them, keys missing or spaces read the same as JSONSerialization does, and a repeated key falls back.
+    @Test func keysInAnyOrderReadTheSame() throws {
+        let event = FeedbackEvent(
+            type: .click, itemID: "item_1", userID: "user_1", deviceID: "device_1", scene: "feed", requestID: "req_1",
+            eventID: "evt_1", timestampMs: 1_704_067_200_123, position: 3, score: 0.25,
+            labels: ["recall_source": "hot"], extras: ["amount": .double(2.5)])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(event.jsonBytes())) as? [String: Any])
+        let keys = object.keys.sorted()
+        func json(_ keys: [String], extra: (String, String)? = nil) -> String {
+            var members = keys.map { key in
+                let value = String(
+                    decoding: try! JSONSerialization.data(withJSONObject: [object[key]!], options: [.fragmentsAllowed]),
+                    as: UTF8.self
+                ).dropFirst().dropLast()
+                return "\"\(key)\":\(value)"
+            }
+            if let (key, value) = extra { members.insert("\"\(key)\":\(value)", at: members.count / 2) }
+            return "{" + members.joined(separator: ",") + "}"
+        }
+        check(String(decoding: event.jsonBytes(), as: UTF8.self))  // the usual order
+        check(json(keys))
+        check(json(keys.reversed()))
+        check(json(keys.filter { $0 != "scene" && $0 != "labels" }, extra: ("zzz", "[1,{\"a\":\"b\"}]")))
+        check(json(keys).replacingOccurrences(of: ",", with: " , "))
+        let usual = String(decoding: event.jsonBytes(), as: UTF8.self)
+        check(usual.replacingOccurrences(of: "{\"user_id\"", with: "{\"user_id\":\"twice\",\"user_id\""), fast: false)
+    }
+
     /// Times outside years 1 to 9999 — or seconds that overflow as milliseconds — make an event invalid on
     /// both paths (they overflowed the processor's window arithmetic); the ends of the range are valid.
     @Test func timesOutsideYears1To9999AreInvalid() {
