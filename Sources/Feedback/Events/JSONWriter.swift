@@ -46,12 +46,29 @@ package final class JSONWriter {
         capacity = newCapacity
     }
 
-    /// Appends `run` as it is (JSON already).
+    /// Appends `run` as it is (JSON already). Runs of 4 to 16 bytes — keys, most ids — are copied with two
+    /// overlapping loads and stores, not a `memmove` call (a call per key was a sixth of writing a sample).
     @inline(__always) package func append(_ run: UnsafeBufferPointer<UInt8>) {
-        guard let source = run.baseAddress, run.count > 0 else { return }
-        reserve(run.count)
-        (base + count).update(from: source, count: run.count)
-        count += run.count
+        guard let source = run.baseAddress.map(UnsafeRawPointer.init), run.count > 0 else { return }
+        let length = run.count
+        reserve(length)
+        let target = UnsafeMutableRawPointer(base + count)
+        if length >= 8, length <= 16 {
+            let (head, tail) = (
+                source.loadUnaligned(as: UInt64.self), source.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
+            )
+            target.storeBytes(of: head, as: UInt64.self)
+            target.storeBytes(of: tail, toByteOffset: length - 8, as: UInt64.self)
+        } else if length >= 4, length < 8 {
+            let (head, tail) = (
+                source.loadUnaligned(as: UInt32.self), source.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self)
+            )
+            target.storeBytes(of: head, as: UInt32.self)
+            target.storeBytes(of: tail, toByteOffset: length - 4, as: UInt32.self)
+        } else {
+            target.copyMemory(from: source, byteCount: length)
+        }
+        count += length
     }
 
     @inline(__always) package func raw(_ text: StaticString) {
