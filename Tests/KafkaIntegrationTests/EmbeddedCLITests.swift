@@ -46,13 +46,10 @@ import Testing
         #expect(try await FeedbackBinary(process, directory: clean).wait() == 0)
 
         let victim = try FeedbackBinary(process, directory: crashed)
-        let deadline = ContinuousClock.now + .seconds(30)
-        // Kill it once some batches are committed but before it is done.
-        while ContinuousClock.now < deadline, victim.process.isRunning {
-            if ProcessorOutputs.applied(crashed) > 5000 { break }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        let killedMidStream = victim.process.isRunning
+        // Kill it once some batches are committed but before it is done, wherever it then is.
+        let killedMidStream = try await victim.stop(when: {
+            (5_000..<40_000).contains(ProcessorOutputs.applied(crashed))
+        })
         victim.signal(SIGKILL)
         _ = try await victim.wait(timeout: .seconds(10))
         let rerun = try FeedbackBinary(process, directory: crashed)

@@ -255,11 +255,8 @@ extension ProcessorKafkaTests {
         let crashed = temporaryDirectory()
         #expect(try await process("clean-\(topic)", clean).wait() == 0)
         let victim = try process("crash-\(topic)", crashed)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ProcessorOutputs.applied(crashed) < 5000, victim.process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let killedMidStream = victim.process.isRunning && ProcessorOutputs.applied(crashed) < 40_000
+        let killedMidStream = try await victim.stop(
+            when: { (5_000..<40_000).contains(ProcessorOutputs.applied(crashed)) }, slice: .milliseconds(10))
         victim.signal(SIGKILL)
         _ = try await victim.wait(timeout: .seconds(10))
         let rerun = try process("crash-\(topic)", crashed)

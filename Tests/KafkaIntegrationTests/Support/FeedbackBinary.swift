@@ -75,6 +75,24 @@ final class FeedbackBinary: @unchecked Sendable {
         for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, signal) }
     }
 
+    /// Runs the feedback process in slices (SIGCONT, `slice`, SIGSTOP) until `condition` holds between two
+    /// slices, and returns true with the process stopped there; false, with it running again, when it ended
+    /// or `timeout` passed first. A test that must interrupt a run midway cannot lose the race to a machine
+    /// fast enough to finish the run between two of its checks.
+    func stop(when condition: () -> Bool, slice: Duration = .milliseconds(3), timeout: Duration = .seconds(60))
+        async throws -> Bool
+    {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            signal(SIGCONT)
+            try await Task.sleep(for: slice)
+            signal(SIGSTOP)
+            if condition() { return true }
+        }
+        signal(SIGCONT)
+        return false
+    }
+
     /// Peak resident memory in MiB, as /usr/bin/time measured it (after exit).
     var peakRSSMiB: Double {
         let text = (try? String(contentsOfFile: timeFile, encoding: .utf8)) ?? ""
