@@ -71,13 +71,16 @@ let package = Package(
         // hiredis's C headers, and a thin Swift connection over them (profile sink).
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .target(name: "Redis", dependencies: ["CHiredis"]),
-        // libdeflate's C header, for gzip training-sample files.
+        // libdeflate's and ISA-L's C headers, and a thin Swift layer over them: gzip training-sample files
+        // and deflated state segments.
         .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .target(name: "Deflate", dependencies: ["CLibdeflate", "CIsal"]),
         // The stream processor: user profiles, training samples, live metrics.
         .target(
             name: "FeedbackProcessor",
             dependencies: [
-                "Feedback", "FeedbackLog", "Kafka", "Redis", "CLibdeflate", "Pipeline",
+                "Feedback", "FeedbackLog", "Kafka", "Redis", "Deflate", "Pipeline",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
@@ -116,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "FeedbackTests",
             dependencies: [
-                "Feedback", "FeedbackBench", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline",
+                "Deflate", "Feedback", "FeedbackBench", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline",
             ],
             linkerSettings: depsRPath),
         .testTarget(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh Debian 12 machine. Idempotent.
-#  - Debian: librdkafka-dev, libsqlite3-dev, libdeflate-dev, libhiredis-dev (headers + pkg-config), redis-server
-#    and clickhouse-server (sink tests; the tests start their own instances), kcat (independent consumer,
+#  - Debian: librdkafka-dev, libsqlite3-dev, libdeflate-dev, libisal-dev, libhiredis-dev (headers + pkg-config),
+#    redis-server and clickhouse-server (sink tests; the tests start their own instances), kcat (independent consumer,
 #    benchmark peer), time
 #  - PyPI wheels, unpacked into .deps/ (never committed):
 #      confluent-kafka 2.16.1 -> its bundled librdkafka 2.16.1 (Debian's 2.0.2 cannot talk to Tansu)
@@ -13,7 +13,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 need_apt=()
-for pkg in librdkafka-dev libsqlite3-dev libdeflate-dev libhiredis-dev redis-server clickhouse-server kcat pkg-config unzip time python3-venv; do
+for pkg in librdkafka-dev libsqlite3-dev libdeflate-dev libisal-dev libhiredis-dev redis-server clickhouse-server kcat pkg-config unzip time python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

@@ -1,4 +1,4 @@
-import CLibdeflate
+import Deflate
 import Feedback
 import FeedbackLog
 
@@ -188,7 +188,7 @@ struct SegmentReader {
     }
 }
 
-/// A segment as the store keeps it: deflated (libdeflate, level 1) behind a marker byte and its length.
+/// A segment as the store keeps it: deflated (level 1, see `Deflate`) behind a marker byte and its length.
 /// A batch's own segments — every impression and action it added — were ~9 MB per 100,000 events,
 /// written through SQLite's overflow pages and the WAL (and its fsync) at every commit; deflated they are a
 /// fraction of that, compressed on the thread that encodes them. Segments written before, not deflated,
@@ -203,8 +203,6 @@ enum SegmentDeflate {
     static let marker: UInt8 = 0xDF
 
     static func deflated(_ segment: [UInt8]) -> [UInt8] {
-        guard let compressor = libdeflate_alloc_compressor(1) else { return segment }
-        defer { libdeflate_free_compressor(compressor) }
         var header = [marker]
         var rest = UInt64(segment.count)
         while rest >= 0x80 {
@@ -212,19 +210,8 @@ enum SegmentDeflate {
             rest >>= 7
         }
         header.append(UInt8(rest))
-        let bound = header.count + libdeflate_deflate_compress_bound(compressor, segment.count)
-        // Uninitialised: only the pages the output takes are touched (see `GzipFile.compress`).
-        let deflated = segment.withUnsafeBytes { input in
-            [UInt8](unsafeUninitializedCapacity: bound) { output, count in
-                for (index, byte) in header.enumerated() { output[index] = byte }
-                let size = libdeflate_deflate_compress(
-                    compressor, input.baseAddress, input.count, output.baseAddress! + header.count,
-                    bound - header.count)
-                count = size > 0 ? header.count + size : 0
-            }
-        }
-        // Empty: it did not fit the bound (cannot happen); kept plain, which reads the same.
-        return deflated.isEmpty ? segment : deflated
+        // Nil: it could not be compressed (out of memory); kept plain, which reads the same.
+        return Deflate.deflate(segment, after: header) ?? segment
     }
 
     /// The segment `blob` holds (itself when not deflated); a damaged one is a storage error naming `origin`.
@@ -244,20 +231,7 @@ enum SegmentDeflate {
             if byte < 0x80 { break }
             shift += 7
         }
-        guard count <= 1 << 40, let decompressor = libdeflate_alloc_decompressor() else { throw damaged("length") }
-        defer { libdeflate_free_decompressor(decompressor) }
-        var segment = [UInt8](repeating: 0, count: Int(count))
-        var (consumed, produced) = (0, 0)
-        let result = blob.withUnsafeBytes { input in
-            segment.withUnsafeMutableBytes { output in
-                libdeflate_deflate_decompress_ex(
-                    decompressor, input.baseAddress! + position, input.count - position, output.baseAddress,
-                    output.count, &consumed, &produced)
-            }
-        }
-        guard result == LIBDEFLATE_SUCCESS, produced == Int(count), consumed == blob.count - position else {
-            throw damaged("data")
-        }
-        return segment
+        guard count <= 1 << 40 else { throw damaged("length") }
+        do { return try Deflate.inflate(blob[position...], count: Int(count)) } catch { throw damaged("data") }
     }
 }
