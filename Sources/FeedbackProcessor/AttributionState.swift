@@ -57,6 +57,8 @@ final class AttributionState {
         let item: String
         let timestampMs: Int64
         let value: Double
+        /// `type` recognised (closing a window counts clicks and conversions apart).
+        let kind: EventKind
         /// Where the indexes file it: its request id + item's ``PairHash``, or user + item's without a request.
         let indexHash: UInt64
 
@@ -67,6 +69,7 @@ final class AttributionState {
             indexHash = requestID.isEmpty ? PairHash.of(user, item) : PairHash.of(requestID, item)
             self.eventID = eventID
             self.type = type
+            kind = EventKind(type)
             self.requestID = requestID
             self.user = user
             self.item = item

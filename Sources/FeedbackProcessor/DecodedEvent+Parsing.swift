@@ -141,7 +141,7 @@ struct EventJSONReader {
         else { return nil }
         return DecodedEvent(
             eventID: eventID ?? fallbackID(), requestID: requestID, userID: userID, deviceID: deviceID, itemID: itemID,
-            scene: scene, type: type, timestampMs: time, position: position,
+            scene: scene, type: type, kind: EventKind(type), timestampMs: time, position: position,
             score: score, labels: labels, amount: amount, category: category)
     }
 

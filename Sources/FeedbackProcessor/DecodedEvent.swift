@@ -11,6 +11,9 @@ struct DecodedEvent: Equatable, Sendable {
     var itemID: String
     var scene: String
     var type: String
+    /// `type`, recognised once here: the processor's and the profile folder's threads branch on it per
+    /// event, and each comparison of two different Strings is a call into the runtime.
+    var kind: EventKind
     var timestampMs: Int64
     var position: Int
     var score: Double
@@ -65,6 +68,7 @@ extension DecodedEvent {
         timestampMs = time
         self.itemID = itemID
         self.type = type
+        kind = EventKind(type)
         eventID = object["event_id"] as? String ?? fallbackID
         requestID = object["request_id"] as? String ?? ""
         userID = object["user_id"] as? String ?? ""

@@ -86,13 +86,14 @@ extension FeedbackProcessor {
         var revenue = 0.0
 
         /// Counts one impression, click or conversion (worth `amount`).
-        mutating func count(_ type: String, amount: Double?) {
-            switch type {
-            case "impression": impressions += 1
-            case "click": clicks += 1
-            default:
+        mutating func count(_ kind: EventKind, amount: Double?) {
+            switch kind {
+            case .impression: impressions += 1
+            case .click: clicks += 1
+            case .conversion:
                 conversions += 1
                 revenue += amount ?? 0
+            case .other: break
             }
         }
 
@@ -120,7 +121,7 @@ extension FeedbackProcessor {
     func apply(_ event: DecodedEvent, to folds: inout [ProfileFolder.Fold], index: Int) throws(LocalLogError) {
         let state = try attribution()
         var inheritedSource: String?
-        if event.type != "impression", !event.requestID.isEmpty, event.labels.recallSource == nil,
+        if event.kind != .impression, !event.requestID.isEmpty, event.labels.recallSource == nil,
             // Only an impression whose attribution window is still open at the click (whatever the
             // batching, older ones may already be closed and gone).
             let shown = state.labels(
@@ -131,19 +132,19 @@ extension FeedbackProcessor {
             inheritedSource = shown.recallSource
         }
         folds.append(ProfileFolder.Fold(index: Int32(index), inheritedSource: inheritedSource))
-        switch event.type {
-        case "impression":
+        switch event.kind {
+        case .impression:
             state.add(
                 AttributionState.Impression(
                     eventID: event.eventID, requestID: event.requestID, user: event.profileKey,
                     device: event.deviceID, item: event.itemID, scene: event.scene, position: Int64(event.position),
                     score: event.score, labels: event.labels, timestampMs: event.timestampMs))
-        case "click", "conversion":
+        case .click, .conversion:
             state.add(
                 AttributionState.Action(
                     eventID: event.eventID, type: event.type, requestID: event.requestID, user: event.profileKey,
                     item: event.itemID, timestampMs: event.timestampMs, value: event.amount ?? 0))
-        default:
+        case .other:
             break
         }
     }

@@ -37,11 +37,11 @@ extension FeedbackProcessor {
             // with the window, so that when a window is closed (which depends on batching) does not change
             // its sample.
             for action in state.actions(joining: closed[index].impression, windowMs: window) {
-                if action.type == "click" {
+                if action.kind == .click {
                     closed[index].clicks += 1
                     closed[index].firstClickMs = min(
                         closed[index].firstClickMs ?? action.timestampMs, action.timestampMs)
-                } else if action.type == "conversion" {
+                } else if action.kind == .conversion {
                     closed[index].conversions += 1
                     closed[index].conversionValue += action.value
                 }

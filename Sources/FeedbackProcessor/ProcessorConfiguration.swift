@@ -40,10 +40,17 @@ public struct ProcessorConfiguration: Sendable {
     }
 
     /// Affinity added by one event of each type (impressions carry none).
-    static func weight(_ type: String) -> Double {
+    static func weight(_ kind: EventKind, _ type: String) -> Double {
+        switch kind {
+        case .impression: 0
+        case .click: 1
+        case .conversion: 5
+        case .other: weight(other: type)
+        }
+    }
+
+    private static func weight(other type: String) -> Double {
         switch type {
-        case "click": 1
-        case "conversion": 5
         case "like": 2
         case "dislike": -2
         case "skip": -0.5

@@ -173,7 +173,7 @@ final class ProfileFolder: @unchecked Sendable {
             let name = event.profileKey
             if !name.isEmpty {
                 let user = ProfileKey(name)
-                let weight = ProcessorConfiguration.weight(event.type)
+                let weight = ProcessorConfiguration.weight(event.kind, event.type)
                 var index = batch.profiles.index(forKey: user)
                 if index == nil {
                     if let kept = committed.removeValue(forKey: user) {
@@ -187,7 +187,7 @@ final class ProfileFolder: @unchecked Sendable {
                 // category.
                 batch.profiles.values[index!].record(
                     event.type, at: event.timestampMs,
-                    click: event.type == "click"
+                    click: event.kind == .click
                         ? StoredProfile.Click(
                             eventID: event.eventID, itemID: event.itemID, timestampMs: event.timestampMs)
                         : nil,
@@ -196,15 +196,15 @@ final class ProfileFolder: @unchecked Sendable {
                     extraFeature: weight == 0 ? nil : event.category.map { categoryFeature($0) },
                     halfLifeMs: halfLifeMs, recentClicks: recentClicks)
             }
-            switch event.type {
-            case "impression", "click", "conversion":
+            switch event.kind {
+            case .impression, .click, .conversion:
                 let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
                 let source = recallSource ?? "unknown"
                 // The minute's windows found by a scan (a few scenes × recall sources) instead of hashing two
                 // strings per event; events come in time order, so the minute rarely changes.
                 if minute != metricsMinute { (metricsMinute, minuteMetrics) = (minute, []) }
                 if let index = minuteMetrics.firstIndex(where: { $0.scene == event.scene && $0.source == source }) {
-                    batch.metrics.values[minuteMetrics[index].index].count(event.type, amount: event.amount)
+                    batch.metrics.values[minuteMetrics[index].index].count(event.kind, amount: event.amount)
                     break
                 }
                 let key = FeedbackProcessor.MetricsKey(minute: minute, scene: event.scene, source: source)
@@ -212,7 +212,7 @@ final class ProfileFolder: @unchecked Sendable {
                     batch.metrics[key] = try FeedbackProcessor.MetricsTotals.read(key, from: connection())
                 }
                 let index = batch.metrics.index(forKey: key)!
-                batch.metrics.values[index].count(event.type, amount: event.amount)
+                batch.metrics.values[index].count(event.kind, amount: event.amount)
                 // Indices stay valid while no key is added: the minute's list is rebuilt after every insertion.
                 minuteMetrics = batch.metrics.indices.compactMap { index in
                     let key = batch.metrics.keys[index]
