@@ -30,11 +30,12 @@ final class AttributionState {
         /// Its request id + item's ``PairHash``: where the indexes file it and its actions by request.
         let requestHash: UInt64
 
+        /// `requestHash`: `PairHash.of(requestID, item)`, computed here when not given.
         init(
             eventID: String, requestID: String, user: String, device: String, item: String, scene: String,
-            position: Int64, score: Double, labels: EventLabels, timestampMs: Int64
+            position: Int64, score: Double, labels: EventLabels, timestampMs: Int64, requestHash: UInt64? = nil
         ) {
-            requestHash = PairHash.of(requestID, item)
+            self.requestHash = requestHash ?? PairHash.of(requestID, item)
             self.eventID = eventID
             self.requestID = requestID
             self.user = user
@@ -62,11 +63,12 @@ final class AttributionState {
         /// Where the indexes file it: its request id + item's ``PairHash``, or user + item's without a request.
         let indexHash: UInt64
 
+        /// `indexHash`: see its comment; computed here when not given.
         init(
             eventID: String, type: String, requestID: String, user: String, item: String, timestampMs: Int64,
-            value: Double
+            value: Double, indexHash: UInt64? = nil
         ) {
-            indexHash = requestID.isEmpty ? PairHash.of(user, item) : PairHash.of(requestID, item)
+            self.indexHash = indexHash ?? (requestID.isEmpty ? PairHash.of(user, item) : PairHash.of(requestID, item))
             self.eventID = eventID
             self.type = type
             kind = EventKind(type)
@@ -217,11 +219,11 @@ final class AttributionState {
     }
 
     /// The labels of the open impression of `request` + `item` shown after `afterMs` (the earliest, by
-    /// time then id), if any.
-    func labels(request: String, item: String, after afterMs: Int64) -> EventLabels? {
+    /// time then id), if any. `hash`: `PairHash.of(request, item)`, if known.
+    func labels(request: String, item: String, after afterMs: Int64, hash: UInt64? = nil) -> EventLabels? {
         var best: Int32?
         // Fields read in place through the slab (a copy of each candidate retained its strings).
-        openImpressions.forEach(hash: PairHash.of(request, item)) { handle in
+        openImpressions.forEach(hash: hash ?? PairHash.of(request, item)) { handle in
             guard impressions[handle].timestampMs > afterMs, impressions[handle].requestID == request,
                 impressions[handle].item == item
             else { return }
@@ -269,6 +271,8 @@ final class AttributionState {
             }
             if joined.count > 1 { joined.sort { ($0.eventID, $0.timestampMs) < ($1.eventID, $1.timestampMs) } }
         }
+        // Most actions carry a request id: without any that do not, nothing to hash and look up.
+        guard actionsByUser.count > 0 else { return joined }
         var byUser: [Action] = []
         actionsByUser.forEach(hash: PairHash.of(impression.user, impression.item)) { handle in
             if actions[handle].timestampMs >= impression.timestampMs, actions[handle].timestampMs <= end,

@@ -139,10 +139,12 @@ struct EventJSONReader {
         guard let itemID, let type,
             let time = DecodedEvent.validTime(milliseconds: timestampMs, seconds: timestamp)
         else { return nil }
-        return DecodedEvent(
+        var event = DecodedEvent(
             eventID: eventID ?? fallbackID(), requestID: requestID, userID: userID, deviceID: deviceID, itemID: itemID,
             scene: scene, type: type, kind: EventKind(type), timestampMs: time, position: position,
             score: score, labels: labels, amount: amount, category: category)
+        event.hashIDs()
+        return event
     }
 
     // MARK: - Structure

@@ -20,6 +20,17 @@ struct DecodedEvent: Equatable, Sendable {
     var labels: EventLabels
     var amount: Double?
     var category: String?
+    /// `eventID`'s ``EventIDHash`` and where the attribution indexes file the event — its request id +
+    /// item's ``PairHash``, or its profile key + item's without a request id: computed where the event is
+    /// decoded, off the processor's thread, which applies events one after another.
+    var idHash: Int64 = 0
+    var pairHash: UInt64 = 0
+
+    /// Sets `idHash` and `pairHash` from the ids.
+    mutating func hashIDs() {
+        idHash = EventIDHash.of(eventID)
+        pairHash = requestID.isEmpty ? PairHash.of(profileKey, itemID) : PairHash.of(requestID, itemID)
+    }
 
     /// The profile key: the user, else the device (anonymous traffic).
     var profileKey: String { userID.isEmpty ? deviceID : userID }
@@ -80,5 +91,6 @@ extension DecodedEvent {
         let extras = object["extras"] as? [String: Any] ?? [:]
         amount = (extras["amount"] as? NSNumber)?.doubleValue
         category = extras["category"] as? String
+        hashIDs()
     }
 }

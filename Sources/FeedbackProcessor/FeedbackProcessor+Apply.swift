@@ -40,7 +40,7 @@ extension FeedbackProcessor {
         defer { profiles.fold(decoded, folds) }  // what was applied, even when a later event fails
         for index in accepted {
             guard let event = decoded[index] else { continue }  // one copy (not one per use)
-            let key = SeenIDs.Key(timestampMs: event.timestampMs, idHash: EventIDHash.of(event.eventID))
+            let key = SeenIDs.Key(timestampMs: event.timestampMs, idHash: event.idHash)
             guard try batch.seen.insert(key, from: store) else {
                 statistics.duplicates += 1
                 continue
@@ -126,7 +126,7 @@ extension FeedbackProcessor {
             // batching, older ones may already be closed and gone).
             let shown = state.labels(
                 request: event.requestID, item: event.itemID,
-                after: event.timestampMs - attributionWindowMs)
+                after: event.timestampMs - attributionWindowMs, hash: event.pairHash)
         {
             // A click carries no labels: it inherits its impression's recall source.
             inheritedSource = shown.recallSource
@@ -138,12 +138,14 @@ extension FeedbackProcessor {
                 AttributionState.Impression(
                     eventID: event.eventID, requestID: event.requestID, user: event.profileKey,
                     device: event.deviceID, item: event.itemID, scene: event.scene, position: Int64(event.position),
-                    score: event.score, labels: event.labels, timestampMs: event.timestampMs))
+                    score: event.score, labels: event.labels, timestampMs: event.timestampMs,
+                    requestHash: event.requestID.isEmpty ? nil : event.pairHash))
         case .click, .conversion:
             state.add(
                 AttributionState.Action(
                     eventID: event.eventID, type: event.type, requestID: event.requestID, user: event.profileKey,
-                    item: event.itemID, timestampMs: event.timestampMs, value: event.amount ?? 0))
+                    item: event.itemID, timestampMs: event.timestampMs, value: event.amount ?? 0,
+                    indexHash: event.pairHash))
         case .other:
             break
         }

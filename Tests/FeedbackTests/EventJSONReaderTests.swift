@@ -37,6 +37,23 @@ import Testing
         return decoded
     }
 
+    /// The hashes decoding computes for the processor's thread are those of the event's strings: by request
+    /// id + item, else by user (else device) + item; the same on both decoding paths (`check`).
+    @Test func decodedEventsCarryTheHashesOfTheirIds() throws {
+        let events = [
+            #"{"event_id":"e1","request_id":"r1","user_id":"u1","device_id":"d1","item_id":"i1","type":"click","timestamp_ms":5}"#,
+            #"{"event_id":"e2","user_id":"u1","device_id":"d1","item_id":"i1","type":"click","timestamp_ms":5}"#,
+            #"{"event_id":"e3","device_id":"d1","item_id":"i1","type":"impression","timestamp_ms":5}"#,
+            #"{"item_id":"i1","type":"impression","timestamp":5}"#,
+        ]
+        let pairs = [("r1", "i1"), ("u1", "i1"), ("d1", "i1"), ("", "i1")]
+        for (json, pair) in zip(events, pairs) {
+            let event = try #require(check(json))
+            #expect(event.idHash == EventIDHash.of(event.eventID), "\(json)")
+            #expect(event.pairHash == PairHash.of(pair.0, pair.1), "\(json)")
+        }
+    }
+
     @Test func collectorEventsDecodeOnTheFastPathExactly() {
         let extras: [[String: AttributeValue]] = [
             [:], ["amount": .double(99.5), "order_id": .string("o1")],
