@@ -35,6 +35,7 @@ extension FeedbackProcessor {
         if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
         partition = Int32.min
         var newestInRun = Int64.min
+        let state = try attribution()  // once per poll, not a retain and release per event
         var folds: [ProfileFolder.Fold] = []
         folds.reserveCapacity(accepted.count)
         defer { profiles.fold(decoded, folds) }  // what was applied, even when a later event fails
@@ -45,7 +46,7 @@ extension FeedbackProcessor {
                 statistics.duplicates += 1
                 continue
             }
-            try apply(event, to: &folds, index: index)
+            apply(event, to: &folds, index: index, state: state)
             statistics.processed += 1
             if records[index].partition != partition {
                 if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
@@ -118,8 +119,7 @@ extension FeedbackProcessor {
 
     /// Adds `event` (number `index` of its poll) to the attribution state, and hands it to the profile
     /// folder with the recall source a click or conversion without one inherits from its impression.
-    func apply(_ event: DecodedEvent, to folds: inout [ProfileFolder.Fold], index: Int) throws(LocalLogError) {
-        let state = try attribution()
+    func apply(_ event: DecodedEvent, to folds: inout [ProfileFolder.Fold], index: Int, state: AttributionState) {
         var inheritedSource: String?
         if event.kind != .impression, !event.requestID.isEmpty, event.labels.recallSource == nil,
             // Only an impression whose attribution window is still open at the click (whatever the
