@@ -47,7 +47,7 @@ import Testing
 
         let victim = try FeedbackBinary(process, directory: crashed)
         // Kill it once some batches are committed but before it is done, wherever it then is.
-        let killedMidStream = try await victim.stop(when: {
+        let killedMidStream = victim.stop(when: {
             (5_000..<40_000).contains(ProcessorOutputs.applied(crashed))
         })
         victim.signal(SIGKILL)

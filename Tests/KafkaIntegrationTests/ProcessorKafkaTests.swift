@@ -255,7 +255,7 @@ extension ProcessorKafkaTests {
         let crashed = temporaryDirectory()
         #expect(try await process("clean-\(topic)", clean).wait() == 0)
         let victim = try process("crash-\(topic)", crashed)
-        let killedMidStream = try await victim.stop(
+        let killedMidStream = victim.stop(
             when: { (5_000..<40_000).contains(ProcessorOutputs.applied(crashed)) }, slice: .milliseconds(10))
         victim.signal(SIGKILL)
         _ = try await victim.wait(timeout: .seconds(10))

@@ -78,14 +78,18 @@ final class FeedbackBinary: @unchecked Sendable {
     /// Runs the feedback process in slices (SIGCONT, `slice`, SIGSTOP) until `condition` holds between two
     /// slices, and returns true with the process stopped there; false, with it running again, when it ended
     /// or `timeout` passed first. A test that must interrupt a run midway cannot lose the race to a machine
-    /// fast enough to finish the run between two of its checks.
+    /// fast enough to finish the run between two of its checks. It blocks its thread on purpose: a
+    /// `Task.sleep` of a few milliseconds took far longer on CI, where the other tests keep the cooperative
+    /// pool's threads busy, and the whole run fitted into one slice.
     func stop(when condition: () -> Bool, slice: Duration = .milliseconds(3), timeout: Duration = .seconds(60))
-        async throws -> Bool
+        -> Bool
     {
         let deadline = ContinuousClock.now + timeout
+        let microseconds = useconds_t(
+            slice.components.seconds * 1_000_000 + slice.components.attoseconds / 1_000_000_000_000)
         while process.isRunning, ContinuousClock.now < deadline {
             signal(SIGCONT)
-            try await Task.sleep(for: slice)
+            usleep(microseconds)
             signal(SIGSTOP)
             if condition() { return true }
         }
