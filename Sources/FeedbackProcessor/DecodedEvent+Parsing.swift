@@ -83,7 +83,8 @@ struct EventJSONReader {
             // A null where a string belongs reads as absent, as `as? String` does.
             switch field {
             case .itemID: itemID = try optionalString()
-            case .type: type = try optionalString()
+            case .type:
+                if let known = knownType() { type = known } else { type = try optionalString() }
             case .eventID: eventID = try optionalString()
             case .requestID: requestID = try optionalString() ?? ""
             case .userID: userID = try optionalString() ?? ""
@@ -358,6 +359,27 @@ struct EventJSONReader {
             return nil
         }
         return try string()
+    }
+
+    /// The event types most events carry, as JSON strings: matched by one comparison of their bytes, the
+    /// String taken from here instead of made from them.
+    private static let knownTypes: [(json: StaticString, type: String)] = [
+        ("\"impression\"", "impression"), ("\"click\"", "click"), ("\"conversion\"", "conversion"),
+    ]
+
+    /// A known type (read, with its quotes) if one is here; nil, nothing read, otherwise.
+    private mutating func knownType() -> String? {
+        guard let base = bytes.baseAddress else { return nil }
+        for (json, type) in Self.knownTypes {
+            let length = json.utf8CodeUnitCount
+            if index + length <= bytes.count,
+                json.withUTF8Buffer({ memcmp($0.baseAddress!, base + index, length) == 0 })
+            {
+                index += length
+                return type
+            }
+        }
+        return nil
     }
 
     private mutating func string() throws(Unsupported) -> String {

@@ -25,10 +25,13 @@ struct DecodedEvent: Equatable, Sendable {
     /// decoded, off the processor's thread, which applies events one after another.
     var idHash: Int64 = 0
     var pairHash: UInt64 = 0
+    /// `profileKey`'s hash, as `ProfileFolder` keys profiles by it.
+    var profileHash: UInt64 = 0
 
-    /// Sets `idHash` and `pairHash` from the ids.
+    /// Sets `idHash`, `pairHash` and `profileHash` from the ids.
     mutating func hashIDs() {
         idHash = EventIDHash.of(eventID)
+        profileHash = PairHash.of(profileKey, "")
         pairHash = requestID.isEmpty ? PairHash.of(profileKey, itemID) : PairHash.of(requestID, itemID)
     }
 

@@ -87,9 +87,10 @@ final class ProfileFolder: @unchecked Sendable {
         let name: String
         private let hash: Int
 
-        init(_ name: String) {
+        /// `hash`: `PairHash.of(name, "")`, computed here when not given.
+        init(_ name: String, hash: UInt64? = nil) {
             self.name = name
-            hash = Int(truncatingIfNeeded: PairHash.of(name, ""))
+            self.hash = Int(truncatingIfNeeded: hash ?? PairHash.of(name, ""))
         }
 
         static func == (lhs: ProfileKey, rhs: ProfileKey) -> Bool { lhs.hash == rhs.hash && lhs.name == rhs.name }
@@ -172,7 +173,7 @@ final class ProfileFolder: @unchecked Sendable {
             let recallSource = event.labels.recallSource ?? inheritedSource
             let name = event.profileKey
             if !name.isEmpty {
-                let user = ProfileKey(name)
+                let user = ProfileKey(name, hash: event.profileHash)
                 let weight = ProcessorConfiguration.weight(event.kind, event.type)
                 var index = batch.profiles.index(forKey: user)
                 if index == nil {

@@ -37,8 +37,9 @@ import Testing
         return decoded
     }
 
-    /// The hashes decoding computes for the processor's thread are those of the event's strings: by request
-    /// id + item, else by user (else device) + item; the same on both decoding paths (`check`).
+    /// The hashes decoding computes for the processor's and the folder's threads are those of the event's
+    /// strings: by request id + item, else by user (else device) + item, and the profile key's; the same on
+    /// both decoding paths (`check`).
     @Test func decodedEventsCarryTheHashesOfTheirIds() throws {
         let events = [
             #"{"event_id":"e1","request_id":"r1","user_id":"u1","device_id":"d1","item_id":"i1","type":"click","timestamp_ms":5}"#,
@@ -51,6 +52,7 @@ import Testing
             let event = try #require(check(json))
             #expect(event.idHash == EventIDHash.of(event.eventID), "\(json)")
             #expect(event.pairHash == PairHash.of(pair.0, pair.1), "\(json)")
+            #expect(event.profileHash == PairHash.of(event.profileKey, ""), "\(json)")
         }
     }
 
