@@ -81,8 +81,13 @@ public final class KafkaSource: FeedbackSource {
         // librdkafka's prefetch target: its default (100,000 messages per partition) let the queue run dry
         // while the processor applied a 100,000-record batch, and half the batches ended early at the
         // first empty poll (1M-event bench: 1k-86k records; each batch pays a commit and the state's
-        // writes). Memory stays capped by queued.max.messages.kbytes (64 MiB by default).
-        var settings = ["queued.min.messages": "1000000"].merging(properties) { _, given in given }
+        // writes). Memory stays capped by queued.max.messages.kbytes (64 MiB by default). Once the queue
+        // holds that much, librdkafka postpones fetching by fetch.queue.backoff.ms (1 s by default), while
+        // the processor emptied the queue and waited, both cores idle: 10–240 ms after every other batch
+        // (a tenth of the wall time), preceded by a batch cut short. Rechecked every 10 ms instead.
+        var settings = ["queued.min.messages": "1000000", "fetch.queue.backoff.ms": "10"].merging(properties) {
+            _, given in given
+        }
         settings["bootstrap.servers"] = brokers.joined(separator: ",")
         consumer = try KafkaConsumer(groupID: group, topics: [topic], properties: settings, logger: logger)
         self.topic = topic
