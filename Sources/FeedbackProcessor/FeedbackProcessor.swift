@@ -38,6 +38,8 @@ public final class FeedbackProcessor {
     /// and commit, about a third of a batch, left the reading thread idle).
     private var nextBatchPoll: PollAhead?
     let counters: ProcessorMetrics
+    /// Checkpoints the store's write-ahead log after each commit, on its own thread.
+    let checkpointer: StoreCheckpointer
     /// `configuration.attributionWindow` and `affinityHalfLife` in milliseconds, read per event.
     let attributionWindowMs: Int64
     let affinityHalfLifeMs: Double
@@ -65,6 +67,7 @@ public final class FeedbackProcessor {
         attributionWindowMs = configuration.attributionWindow.milliseconds
         affinityHalfLifeMs = Double(configuration.affinityHalfLife.milliseconds)
         counters = ProcessorMetrics(logger: configuration.logger)
+        checkpointer = StoreCheckpointer(path: configuration.storePath, log: counters.log)
         guard configuration.batchSize >= 1, configuration.pollSize >= 1 else {
             throw ProcessorError.configuration(
                 "batchSize is \(configuration.batchSize) and pollSize \(configuration.pollSize): use 1 or more records")
@@ -96,6 +99,7 @@ public final class FeedbackProcessor {
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
             PRAGMA cache_size=-65536;
+            PRAGMA wal_autocheckpoint=0;
             """)
         try Self.prepareLayout(of: store)
     }
@@ -105,6 +109,7 @@ public final class FeedbackProcessor {
         // and the folder's connection to the store is closed here rather than whenever its queue lets go.
         nextBatchPoll?.waitIgnoringErrors()
         profiles.closeConnection()
+        checkpointer.close()
     }
 
     /// The last input offset applied, per partition.
@@ -371,6 +376,7 @@ public final class FeedbackProcessor {
         do {
             try store.transaction(body)
             profiles.end(committed: true)
+            checkpointer.checkpointSoon()
         } catch {
             attributionState = nil
             profiles.end(committed: false)

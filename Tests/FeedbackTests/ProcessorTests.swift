@@ -533,6 +533,39 @@ extension ProcessorTests {
 
     /// The hash is stored: a change here would let duplicates through across an upgrade. (Expected values
     /// from an independent implementation: FNV-1a 64, then MurmurHash3's fmix64.)
+    /// The processor's connection never checkpoints inside a batch's commit; its checkpointer copies the
+    /// write-ahead log into the database between batches, so the log is reused from its start instead of
+    /// growing with every batch.
+    @Test func theStoreLogIsCheckpointedBetweenBatches() throws {
+        let directory = temporaryPath("checkpoint")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        let events = (0..<4_000).map { index in
+            event(
+                .impression, "e\(index)", user: "u\(index % 300)", item: "i\(index)", request: "r\(index)",
+                at: Int64(index) * 100, source: "hot"
+            ).jsonBytes()
+        }
+        try log.append(events.map { LogEntry(key: nil, payload: $0) })
+        var configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        configuration.batchSize = 100
+        let processor = try FeedbackProcessor(log: log, configuration: configuration)
+        func logBytes() throws -> Int {
+            try #require(FileManager.default.attributesOfItem(atPath: directory + "-store.sqlite-wal")[.size] as? Int)
+        }
+        var processed = try processor.processBatch().processed
+        processor.checkpointer.wait()
+        let afterOneBatch = try logBytes()
+        while processed < events.count {
+            processed += try processor.processBatch().processed
+            processor.checkpointer.wait()
+        }
+        #expect(processed == events.count)
+        // 40 batches: without checkpoints the log would hold them all (each rewrites ~300 profiles).
+        let afterAll = try logBytes()
+        #expect(afterAll <= 3 * afterOneBatch, "log \(afterAll) bytes, \(afterOneBatch) after one batch")
+    }
+
     @Test func eventIDHashesAreStable() {
         #expect(EventIDHash.of("") == Int64(bitPattern: 0xefd0_1f60_ba99_2926))
         #expect(EventIDHash.of("evt_1") == Int64(bitPattern: 0xed4c_231e_1e27_814e))
