@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "HookBench",
             dependencies: [
-                "Feedback", "Pipeline",
+                "Feedback", "Pipeline", "FeedbackProcessor", "FeedbackBench",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]

@@ -213,12 +213,14 @@ struct EventJSONReader {
     /// The keys in the order the collector writes them: a key found where it is expected is recognised by one
     /// comparison of its bytes, quotes and colon included (scanning each key for its end, then matching it
     /// by length, was a sixth of decoding an event). Any other order reads the same, key by key.
-    private static let usualOrder: [(field: Field, key: StaticString)] = [
-        (.userID, "\"user_id\":"), (.itemID, "\"item_id\":"), (.scene, "\"scene\":"), (.type, "\"type\":"),
-        (.timestamp, "\"timestamp\":"), (.position, "\"position\":"), (.score, "\"score\":"),
-        (.labels, "\"labels\":"), (.extras, "\"extras\":"), (.eventID, "\"event_id\":"),
-        (.requestID, "\"request_id\":"), (.deviceID, "\"device_id\":"), (.timestampMs, "\"timestamp_ms\":"),
-        (.other, "\"schema_version\":"),
+    private static let usualOrder: [(field: Field, key: BytePattern)] = [
+        (.userID, BytePattern("\"user_id\":")), (.itemID, BytePattern("\"item_id\":")),
+        (.scene, BytePattern("\"scene\":")), (.type, BytePattern("\"type\":")),
+        (.timestamp, BytePattern("\"timestamp\":")), (.position, BytePattern("\"position\":")),
+        (.score, BytePattern("\"score\":")), (.labels, BytePattern("\"labels\":")),
+        (.extras, BytePattern("\"extras\":")), (.eventID, BytePattern("\"event_id\":")),
+        (.requestID, BytePattern("\"request_id\":")), (.deviceID, BytePattern("\"device_id\":")),
+        (.timestampMs, BytePattern("\"timestamp_ms\":")), (.other, BytePattern("\"schema_version\":")),
     ]
 
     /// After an object's `{`: its first key's field (with the `:` read), or nil for an empty object.
@@ -244,11 +246,8 @@ struct EventJSONReader {
     private mutating func predictedField(_ predicted: inout Int) -> Field? {
         guard predicted < Self.usualOrder.count, let base = bytes.baseAddress else { return nil }
         let (field, key) = Self.usualOrder[predicted]
-        let length = key.utf8CodeUnitCount
-        guard index + length <= bytes.count,
-            key.withUTF8Buffer({ memcmp($0.baseAddress!, base + index, length) == 0 })
-        else { return nil }
-        index += length
+        guard index + key.count <= bytes.count, key.matches(UnsafeRawPointer(base), at: index) else { return nil }
+        index += key.count
         skipSpace()
         predicted += 1
         return field
@@ -363,21 +362,18 @@ struct EventJSONReader {
 
     /// The event types most events carry, as JSON strings: matched by one comparison of their bytes, the
     /// String taken from here instead of made from them.
-    private static let knownTypes: [(json: StaticString, type: String)] = [
-        ("\"impression\"", "impression"), ("\"click\"", "click"), ("\"conversion\"", "conversion"),
+    private static let knownTypes: [(json: BytePattern, type: String)] = [
+        (BytePattern("\"impression\""), "impression"), (BytePattern("\"click\""), "click"),
+        (BytePattern("\"conversion\""), "conversion"),
     ]
 
     /// A known type (read, with its quotes) if one is here; nil, nothing read, otherwise.
     private mutating func knownType() -> String? {
         guard let base = bytes.baseAddress else { return nil }
-        for (json, type) in Self.knownTypes {
-            let length = json.utf8CodeUnitCount
-            if index + length <= bytes.count,
-                json.withUTF8Buffer({ memcmp($0.baseAddress!, base + index, length) == 0 })
-            {
-                index += length
-                return type
-            }
+        for (json, type) in Self.knownTypes
+        where index + json.count <= bytes.count && json.matches(UnsafeRawPointer(base), at: index) {
+            index += json.count
+            return type
         }
         return nil
     }

@@ -171,3 +171,12 @@ extension FeedbackProcessor {
             })
     }
 }
+
+extension FeedbackProcessor {
+    /// Decodes `records` as the processor does a poll's and returns how many are feedback events: for
+    /// `feedback-hook-bench decode`, which times the event reader alone.
+    package static func decodedEventCount(_ records: [SourceRecord]) -> Int {
+        let events = decode(records)
+        return events.indices.count { events[$0] != nil }
+    }
+}

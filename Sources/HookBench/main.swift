@@ -1,6 +1,8 @@
 // feedback-hook-bench: what FeedbackHook costs the recommend path for a 100-item response.
 // Prints one JSON line {"p50_us","p99_us","p999_us","allocs_per_event"}. Run by `feedback bench`.
 import Feedback
+import FeedbackBench
+import FeedbackProcessor
 import Foundation
 import Logging
 import MallocInterposerSwift
@@ -49,6 +51,21 @@ if CommandLine.arguments.dropFirst().first == "encode" {
     for index in 0..<count { bytes &+= encoder.encode(events[index % events.count]) }
     let nanos = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(count)
     print(#"{"encode_ns_per_event":\#(nanos),"bytes_per_event":\#(bytes / count)}"#)
+    exit(0)
+}
+
+// `feedback-hook-bench decode N`: nanoseconds per event of the processor's event reader alone, over
+// seed-format events as `feedback bench` publishes them, in polls of 10,000.
+if CommandLine.arguments.dropFirst().first == "decode" {
+    let count = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000
+    let poll = (0..<10_000).map {
+        SourceRecord(partition: 0, offset: Int64($0), payload: SyntheticEvents.event($0).jsonBytes())
+    }
+    var decoded = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<max(1, count / poll.count) { decoded += FeedbackProcessor.decodedEventCount(poll) }
+    let nanos = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(decoded)
+    print(#"{"decode_ns_per_event":\#(nanos),"events":\#(decoded)}"#)
     exit(0)
 }
 
