@@ -36,7 +36,7 @@ struct ProcessorOptions: ParsableArguments {
     var windowSeconds: Int = 1800
 
     @Option(help: "Input records per transaction, at most (a batch ends early when nothing more is ready).")
-    var batchSize: Int = 100_000
+    var batchSize: Int = 250_000
 
     func makeProcessor(reading: Bool = true) throws -> FeedbackProcessor {
         var configuration = ProcessorConfiguration(storePath: store, samplesDirectory: samples)

@@ -24,8 +24,9 @@ public struct ProcessorConfiguration: Sendable {
     /// 16.8×: the processor spends its time keeping up, the files are read once. See `Deflate`.
     public var samplesCompressionLevel: Int = 1
     /// Input records per transaction (at most: a batch ends early when the source has nothing more). Larger
-    /// batches share one commit (an fsync) and one write per touched profile among more events.
-    public var batchSize: Int = 100_000
+    /// batches share one commit (an fsync) and one write per touched profile among more events, and hold
+    /// more samples until they end (~50 MB of JSON lines for 250,000 events).
+    public var batchSize: Int = 250_000
     /// Records per poll of the source. A batch takes polls until `batchSize` records or nothing more is
     /// ready; each poll's records are decoded and applied at once, so a batch holds its aggregates, not its
     /// records.
