@@ -6,7 +6,7 @@ import Synchronization
 /// returns its result (or throws what it threw).
 ///
 /// ```swift
-/// let files = BackgroundWork { try SampleBatch(closed).write(to: directory, part: part, level: 1) }
+/// let files = BackgroundWork { try SampleBatch(closed, level: 1).write(to: directory, part: part) }
 /// defer { files.waitIgnoringErrors() }  // never left running
 /// try writeTheRestOfTheBatch()
 /// try files.wait()  // then commit

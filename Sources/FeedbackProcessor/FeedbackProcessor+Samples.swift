@@ -14,9 +14,8 @@ extension FeedbackProcessor {
             try attribution().persist(to: store)
             count = closed.count
             do {
-                try SampleBatch(closed).write(
-                    to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
-                    level: Int32(configuration.samplesCompressionLevel))
+                try SampleBatch(closed, level: Int32(configuration.samplesCompressionLevel)).write(
+                    to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")))
             } catch {
                 throw LocalLogError(kind: .storage, message: "\(error)")
             }

@@ -260,7 +260,7 @@ public final class FeedbackProcessor {
             var retired: PollAhead.Poll?  // applied: freed on another thread
             // Windows close after every poll, so that their samples are encoded on another thread while the
             // next poll is applied (when a window closes does not change its sample: see `closeWindows`).
-            let samples = SampleWriter()
+            let samples = SampleWriter(level: Int32(configuration.samplesCompressionLevel))
             var closedThrough = watermarkBefore
             func closeReadyWindows() throws(LocalLogError) {
                 let watermark = currentWatermark()
@@ -329,8 +329,7 @@ public final class FeedbackProcessor {
             // Named by a batch number from the store: a rolled-back retry reuses it (and rewrites the same
             // files), while a later batch — even one starting at a redelivered record — never does.
             let sampleFiles = samples.write(
-                to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")),
-                level: Int32(configuration.samplesCompressionLevel))
+                to: configuration.samplesDirectory, part: Self.padded(try nextCounter("batch")))
             defer { sampleFiles.waitIgnoringErrors() }
             let folded: ProfileFolder.Folded
             do { folded = try counters.timed(.profiles) { try folding.wait() } } catch {

@@ -9,10 +9,15 @@ import Foundation
 /// crash) never sees half a file, and writing the same path again replaces it whole.
 /// (Foundation has no gzip on Linux: see `Deflate` for the compressors.)
 enum GzipFile {
+    /// `data` compressed at `level` (1 fastest to 9 smallest), written to `path`.
     static func write(_ data: [UInt8], to path: String, level: Int32) throws {
+        try write(compressed: try compress(data, level: level), to: path)
+    }
+
+    /// A whole gzip member (compressed already) written to `path`.
+    static func write(compressed: [UInt8], to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let compressed = try compress(data, level: level)
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw ProcessorError.storage("cannot create \(temporary): errno \(errno)") }

@@ -6,19 +6,24 @@ import Synchronization
 /// all at the end left the processor waiting for its samples thread a tenth of the time.)
 ///
 /// ```swift
-/// let samples = SampleWriter()
+/// let samples = SampleWriter(level: 1)
 /// samples.add(closeWindows(through: watermark - window))  // after each poll
-/// let files = samples.write(to: "feedback-data/samples", part: "000000000007", level: 1)
+/// let files = samples.write(to: "feedback-data/samples", part: "000000000007")
 /// defer { files.waitIgnoringErrors() }  // never left running
 /// try files.wait()  // then commit
 /// ```
 final class SampleWriter: Sendable {
     /// Runs the encoding jobs in order, then the writing.
     private let queue = DispatchQueue(label: "feedback.processor.samples")
-    private let lines = Mutex(SampleBatch())
+    private let lines: Mutex<SampleBatch>
 
-    /// Encodes `closed` (in order after what was added before) on the writer's thread; the impressions are
-    /// freed there too.
+    /// A batch's writer for gzip files at `level` (1 fastest to 9 smallest).
+    init(level: Int32) {
+        lines = Mutex(SampleBatch(level: level))
+    }
+
+    /// Encodes `closed` (in order after what was added before) on the writer's thread — and at level 1
+    /// compresses it there; the impressions are freed there too.
     func add(_ closed: [ClosedImpression]) {
         guard !closed.isEmpty else { return }
         queue.async { [self] in
@@ -27,9 +32,9 @@ final class SampleWriter: Sendable {
     }
 
     /// Writes every sample added, once their encoding is done: one gzip file per hour (see ``SampleBatch``).
-    func write(to directory: String, part: String, level: Int32) -> BackgroundWork<Void> {
+    func write(to directory: String, part: String) -> BackgroundWork<Void> {
         BackgroundWork(on: queue) { [self] in
-            try lines.withLock { try $0.write(to: directory, part: part, level: level) }
+            try lines.withLock { try $0.write(to: directory, part: part) }
         }
     }
 }

@@ -26,6 +26,27 @@ import Testing
         #expect(size < Self.lines.count / 2, "\(size) of \(Self.lines.count)")
     }
 
+    /// A stream fed in pieces — one byte, odd sizes, whole — is one gzip member of everything fed, in order.
+    @Test(arguments: [1, 4_093, 65_536, 1 << 30])
+    func gzipStreamsFedInPiecesAreReadByGzip(piece: Int) throws {
+        for data in [Self.lines, Self.noise, []] {
+            let stream = try GzipStream()
+            var offset = 0
+            while offset < min(data.count, piece == 1 ? 5_000 : data.count) {
+                let end = min(offset + piece, data.count)
+                try data[offset..<end].withUnsafeBytes { try stream.append($0) }
+                offset = end
+            }
+            let file = try stream.finish()
+            #expect(try Self.gunzip(file) == Array(data[..<offset]), "pieces of \(piece), \(data.count) bytes")
+            #expect(throws: DeflateError.self) { try [UInt8(1)].withUnsafeBytes { try stream.append($0) } }
+        }
+        let stream = try GzipStream()
+        try Self.lines.withUnsafeBytes { try stream.append($0) }
+        let size = try stream.finish().count
+        #expect(size < Self.lines.count / 2, "\(size) of \(Self.lines.count)")
+    }
+
     @Test func levelsOutsideOneToNineAreRefused() {
         for level: Int32 in [0, 10, -1] {
             #expect(throws: DeflateError.self) { _ = try Deflate.gzip(Self.lines, level: level) }

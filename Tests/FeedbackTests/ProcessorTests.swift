@@ -533,6 +533,62 @@ extension ProcessorTests {
 
     /// The hash is stored: a change here would let duplicates through across an upgrade. (Expected values
     /// from an independent implementation: FNV-1a 64, then MurmurHash3's fmix64.)
+    /// Level 1 compresses each poll's samples as its windows close (a gzip stream per hour), other levels the
+    /// whole batch at its end: the files read the same either way, over batches and polls of every size.
+    @Test(arguments: [(1000, 10_000), (3, 1), (4, 2)])
+    func samplesReadTheSameAtEveryCompressionLevel(batchSize: Int, pollSize: Int) throws {
+        func samples(level: Int, batchSize: Int, pollSize: Int) throws -> [NSDictionary] {
+            let directory = temporaryPath("level-\(level)")
+            let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+            try log.append(stream().map { LogEntry(key: nil, payload: $0) })
+            var configuration = ProcessorConfiguration(
+                storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+            (configuration.batchSize, configuration.pollSize) = (batchSize, pollSize)
+            configuration.samplesCompressionLevel = level
+            let processor = try FeedbackProcessor(log: log, configuration: configuration)
+            try processor.processAvailable()
+            try processor.closeAllWindows()
+            return try self.samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
+        }
+        let reference = try samples(level: 1, batchSize: 1000, pollSize: 10_000)
+        #expect(reference.count == 4)
+        for level in [1, 2, 9] {
+            let read = try samples(level: level, batchSize: batchSize, pollSize: pollSize)
+            #expect(read == reference, "level \(level)")
+        }
+    }
+
+    /// A batch's samples added poll by poll, over several hours: at level 1 each hour's stream takes them as
+    /// they come; the files hold every line, in order, as a batch compressed whole at its end holds them.
+    @Test func samplesAddedPollByPollAreWrittenInOrderPerHour() throws {
+        let closed = (0..<3_000).map { index in
+            ClosedImpression(
+                impression: AttributionState.Impression(
+                    eventID: "e\(index)", requestID: "r\(index / 10)", user: "u\(index % 7)", device: "d",
+                    item: "i\(index)", scene: "feed", position: Int64(index % 10), score: 0.5,
+                    labels: EventLabels(["recall_source": "hot"]), timestampMs: Self.t0 + Int64(index) * 4_000))
+        }
+        var files: [[String]] = []
+        for level: Int32 in [1, 9] {
+            var batch = SampleBatch(level: level)
+            for poll in stride(from: 0, to: closed.count, by: 700) {
+                batch.append(Array(closed[poll..<min(poll + 700, closed.count)]))
+            }
+            #expect(batch.count == closed.count)
+            let directory = temporaryPath("poll-by-poll-\(level)")
+            try batch.write(to: directory, part: "1")
+            let names = try #require(FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String })
+                .filter { $0.hasSuffix(".gz") }.sorted()
+            #expect(names.count == 4, "\(names)")  // 3,000 × 4 s: hours 0 to 3
+            files.append(try names.map { try TestShell.run("/bin/gzip", ["-dc", directory + "/" + $0]) })
+        }
+        #expect(files[0] == files[1])
+        let ids = files[0].joined().split(separator: "\n").map {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.compactMap { $0?["impression_id"] as? String }
+        #expect(ids == closed.map(\.impression.eventID))
+    }
+
     /// The processor's connection never checkpoints inside a batch's commit; its checkpointer copies the
     /// write-ahead log into the database between batches, so the log is reused from its start instead of
     /// growing with every batch.
