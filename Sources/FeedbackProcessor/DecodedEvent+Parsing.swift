@@ -11,6 +11,9 @@ import Foundation
 struct EventJSONReader {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// Where the last string read sits in `bytes`, when its UTF-8 is exactly those bytes (nil: it had
+    /// escapes): the ids are hashed there, not read again from the Strings made of them.
+    private var lastString: Range<Int>?
 
     /// Thrown for anything the reader leaves to `JSONSerialization` (including invalid JSON).
     struct Unsupported: Error {}
@@ -70,6 +73,9 @@ struct EventJSONReader {
         var labels = EventLabels.empty
         var amount: Double?
         var category: String?
+        // The ids' bytes, for their hashes; an absent one is empty, nil when it is not its bytes as they are.
+        var (idBytes, itemBytes): (Range<Int>?, Range<Int>?) = (nil, nil)
+        var (requestBytes, userBytes, deviceBytes): (Range<Int>?, Range<Int>?, Range<Int>?) = (0..<0, 0..<0, 0..<0)
         try expect(UInt8(ascii: "{"))
         var fieldsSeen: UInt32 = 0
         var predicted = 0
@@ -82,13 +88,23 @@ struct EventJSONReader {
             }
             // A null where a string belongs reads as absent, as `as? String` does.
             switch field {
-            case .itemID: itemID = try optionalString()
+            case .itemID:
+                itemID = try optionalString()
+                itemBytes = itemID == nil ? nil : lastString
             case .type:
                 if let known = knownType() { type = known } else { type = try optionalString() }
-            case .eventID: eventID = try optionalString()
-            case .requestID: requestID = try optionalString() ?? ""
-            case .userID: userID = try optionalString() ?? ""
-            case .deviceID: deviceID = try optionalString() ?? ""
+            case .eventID:
+                eventID = try optionalString()
+                idBytes = eventID == nil ? nil : lastString
+            case .requestID:
+                let value = try optionalString()
+                (requestID, requestBytes) = (value ?? "", value == nil ? 0..<0 : lastString)
+            case .userID:
+                let value = try optionalString()
+                (userID, userBytes) = (value ?? "", value == nil ? 0..<0 : lastString)
+            case .deviceID:
+                let value = try optionalString()
+                (deviceID, deviceBytes) = (value ?? "", value == nil ? 0..<0 : lastString)
             case .scene: scene = try optionalString() ?? ""
             case .timestampMs: timestampMs = try integer()
             case .timestamp: timestamp = try integer()
@@ -144,7 +160,17 @@ struct EventJSONReader {
             eventID: eventID ?? fallbackID(), requestID: requestID, userID: userID, deviceID: deviceID, itemID: itemID,
             scene: scene, type: type, kind: EventKind(type), timestampMs: time, position: position,
             score: score, labels: labels, amount: amount, category: category)
-        event.hashIDs()
+        if let idBytes, let requestBytes, let userBytes, let deviceBytes, let itemBytes {
+            let raw = UnsafeRawBufferPointer(bytes)
+            func at(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: raw[range]) }
+            // What `hashIDs()` computes from the Strings (the profile key: the user, else the device).
+            let profile = at(userBytes.isEmpty ? deviceBytes : userBytes)
+            event.idHash = EventIDHash.of(at(idBytes))
+            event.profileHash = PairHash.of(profile, at(0..<0))
+            event.pairHash = PairHash.of(requestBytes.isEmpty ? profile : at(requestBytes), at(itemBytes))
+        } else {
+            event.hashIDs()
+        }
         return event
     }
 
@@ -399,6 +425,7 @@ struct EventJSONReader {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let text = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                lastString = start..<index
                 index += 1
                 if ascii { return String(decoding: text, as: UTF8.self) }
                 // Invalid UTF-8 is left to JSONSerialization.
@@ -415,6 +442,7 @@ struct EventJSONReader {
 
     /// The slow path of `string()`: a string with escapes, decoded into bytes from `start`.
     private mutating func escapedString(from start: Int) throws(Unsupported) -> String {
+        lastString = nil
         var utf8 = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let byte = bytes[index]

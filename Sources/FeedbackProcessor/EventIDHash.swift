@@ -6,8 +6,14 @@
 /// events in a millisecond, about once in 10^15 milliseconds.
 enum EventIDHash {
     static func of(_ id: String) -> Int64 {
+        var id = id
+        return id.withUTF8 { of(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The hash of an id's UTF-8 bytes (the event reader hashes ids where it reads them).
+    static func of(_ bytes: UnsafeRawBufferPointer) -> Int64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id.utf8 {
+        for byte in bytes {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
         hash ^= hash >> 33

@@ -11,29 +11,33 @@ enum PairHash {
     private static let seed = UInt64.random(in: 1...UInt64.max)
 
     static func of(_ first: String, _ second: String) -> UInt64 {
+        var (first, second) = (first, second)
+        return first.withUTF8 { first in
+            second.withUTF8 { second in of(UnsafeRawBufferPointer(first), UnsafeRawBufferPointer(second)) }
+        }
+    }
+
+    /// The hash of two strings' UTF-8 bytes (the event reader hashes ids where it reads them).
+    static func of(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> UInt64 {
         let hash = mix(mix(seed, first), second)
         return hash == 0 ? 1 : hash
     }
 
-    private static func mix(_ start: UInt64, _ string: String) -> UInt64 {
-        var string = string
-        return string.withUTF8 { bytes in
-            let raw = UnsafeRawBufferPointer(bytes)
-            // The length first, so that ("ab", "c") and ("a", "bc") differ.
-            var hash = (start ^ UInt64(raw.count)) &* 0x9e37_79b9_7f4a_7c15
-            var offset = 0
-            while offset + 8 <= raw.count {
-                hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
-                hash ^= hash >> 32
-                offset += 8
-            }
-            var tail: UInt64 = 0
-            while offset < raw.count {
-                tail = tail << 8 | UInt64(raw[offset])
-                offset += 1
-            }
-            hash = (hash ^ tail) &* 0xc4ce_b9fe_1a85_ec53
-            return hash ^ (hash >> 29)
+    private static func mix(_ start: UInt64, _ raw: UnsafeRawBufferPointer) -> UInt64 {
+        // The length first, so that ("ab", "c") and ("a", "bc") differ.
+        var hash = (start ^ UInt64(raw.count)) &* 0x9e37_79b9_7f4a_7c15
+        var offset = 0
+        while offset + 8 <= raw.count {
+            hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
+            hash ^= hash >> 32
+            offset += 8
         }
+        var tail: UInt64 = 0
+        while offset < raw.count {
+            tail = tail << 8 | UInt64(raw[offset])
+            offset += 1
+        }
+        hash = (hash ^ tail) &* 0xc4ce_b9fe_1a85_ec53
+        return hash ^ (hash >> 29)
     }
 }

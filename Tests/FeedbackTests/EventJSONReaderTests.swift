@@ -46,8 +46,15 @@ import Testing
             #"{"event_id":"e2","user_id":"u1","device_id":"d1","item_id":"i1","type":"click","timestamp_ms":5}"#,
             #"{"event_id":"e3","device_id":"d1","item_id":"i1","type":"impression","timestamp_ms":5}"#,
             #"{"item_id":"i1","type":"impression","timestamp":5}"#,
+            // Escaped and non-ASCII ids: hashed from their Strings, not from the bytes as they are.
+            #"{"event_id":"e\u0031","request_id":"r\"1","user_id":"u1","item_id":"i1","type":"click","timestamp_ms":5}"#,
+            #"{"event_id":"é1","user_id":null,"device_id":"d中","item_id":"i\n1","type":"click","timestamp_ms":5}"#,
+            #"{"event_id":"e-long-id-of-more-than-sixteen-bytes","request_id":"","user_id":"","device_id":"d1","item_id":"an-item-with-a-long-identifier","type":"click","timestamp_ms":5}"#,
         ]
-        let pairs = [("r1", "i1"), ("u1", "i1"), ("d1", "i1"), ("", "i1")]
+        let pairs = [
+            ("r1", "i1"), ("u1", "i1"), ("d1", "i1"), ("", "i1"), ("r\"1", "i1"), ("d中", "i\n1"),
+            ("d1", "an-item-with-a-long-identifier"),
+        ]
         for (json, pair) in zip(events, pairs) {
             let event = try #require(check(json))
             #expect(event.idHash == EventIDHash.of(event.eventID), "\(json)")
