@@ -76,11 +76,12 @@ let package = Package(
         .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "Deflate", dependencies: ["CLibdeflate", "CIsal"]),
+        .systemLibrary(name: "CPrefetch"),
         // The stream processor: user profiles, training samples, live metrics.
         .target(
             name: "FeedbackProcessor",
             dependencies: [
-                "Feedback", "FeedbackLog", "Kafka", "Redis", "Deflate", "Pipeline",
+                "Feedback", "FeedbackLog", "Kafka", "Redis", "Deflate", "Pipeline", "CPrefetch",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),

@@ -218,6 +218,24 @@ final class AttributionState {
         }
     }
 
+    /// Starts loading the index slots that adding an event of `kind` filed under `hash` (its ``PairHash``)
+    /// will probe: the indexes outgrow the caches, and waiting for their probes was most of adding
+    /// impressions and actions. (An action without a request id is filed elsewhere: a wasted hint, rare.)
+    func prefetch(_ kind: EventKind, hash: UInt64) {
+        switch kind {
+        case .impression: openImpressions.prefetch(hash: hash)
+        case .click, .conversion:
+            openImpressions.prefetch(hash: hash)
+            actionsByRequest.prefetch(hash: hash)
+        case .other: break
+        }
+    }
+
+    /// Starts loading the slots where joining an impression filed under `requestHash` looks for its actions.
+    func prefetchActions(requestHash: UInt64) {
+        actionsByRequest.prefetch(hash: requestHash)
+    }
+
     /// The labels of the open impression of `request` + `item` shown after `afterMs` (the earliest, by
     /// time then id), if any. `hash`: `PairHash.of(request, item)`, if known.
     func labels(request: String, item: String, after afterMs: Int64, hash: UInt64? = nil) -> EventLabels? {
@@ -246,7 +264,12 @@ final class AttributionState {
             changed: &changedImpressions, bound: limitMs)
         var closed: [ClosedImpression] = []
         closed.reserveCapacity(taken.count)
-        for handle in taken {
+        for (position, handle) in taken.enumerated() {
+            // The index slot of the impression a few ahead, loaded while this one is removed.
+            if position + FeedbackProcessor.prefetchDistance < taken.count {
+                openImpressions.prefetch(
+                    hash: impressions[taken[position + FeedbackProcessor.prefetchDistance]].requestHash)
+            }
             openImpressions.remove(handle, hash: impressions[handle].requestHash)
             closed.append(ClosedImpression(impression: impressions.remove(handle)))
         }

@@ -39,7 +39,11 @@ extension FeedbackProcessor {
         var folds: [ProfileFolder.Fold] = []
         folds.reserveCapacity(accepted.count)
         defer { profiles.fold(decoded, folds) }  // what was applied, even when a later event fails
-        for index in accepted {
+        for (position, index) in accepted.enumerated() {
+            // The index slots of the event a few ahead, loaded while this one is applied.
+            if position + Self.prefetchDistance < accepted.count {
+                Self.prefetch(decoded, accepted[position + Self.prefetchDistance], into: state)
+            }
             guard let event = decoded[index] else { continue }  // one copy (not one per use)
             let key = SeenIDs.Key(timestampMs: event.timestampMs, idHash: event.idHash)
             guard try batch.seen.insert(key, from: store) else {
@@ -56,6 +60,17 @@ extension FeedbackProcessor {
             newestInRun = max(newestInRun, key.timestampMs)
         }
         if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
+    }
+
+    /// How many events ahead of the one applied the attribution indexes are prefetched.
+    static let prefetchDistance = 8
+
+    /// Prefetches the index slots of `events[index]` (its fields read in place: no copy of its strings).
+    @inline(__always) static func prefetch(_ events: [DecodedEvent?], _ index: Int, into state: AttributionState) {
+        events.withUnsafeBufferPointer { events in
+            guard let kind = events[index]?.kind, let hash = events[index]?.pairHash else { return }
+            state.prefetch(kind, hash: hash)
+        }
     }
 
     /// Each record's event (nil: not a feedback event). Runs on any thread.

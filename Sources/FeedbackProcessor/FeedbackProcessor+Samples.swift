@@ -32,6 +32,10 @@ extension FeedbackProcessor {
         let state = try attribution()
         var closed = state.close(through: limit)
         for index in closed.indices {
+            // The slots the impression a few ahead joins on, loaded while this one joins.
+            if index + Self.prefetchDistance < closed.count {
+                state.prefetchActions(requestHash: closed[index + Self.prefetchDistance].impression.requestHash)
+            }
             // Joined on request id + item; actions without a request id fall back to user + item. Both end
             // with the window, so that when a window is closed (which depends on batching) does not change
             // its sample.

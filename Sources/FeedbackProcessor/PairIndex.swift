@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Handles filed by a ``PairHash``: an open-addressing table (linear probing, no tombstones) in which a
 /// hash may file several handles — the attribution indexes file every impression under its request and
 /// item, every action under its request (or user) and item. Callers check the strings of what a hash
@@ -44,6 +46,13 @@ struct PairIndex {
             slots[slot] = Slot(tag: tag, handle: handle)
         }
         count += 1
+    }
+
+    /// Starts loading the cache line where a probe for `hash` begins (a hint: nothing changes), so that
+    /// an insert, look-up or removal a little later does not wait for memory.
+    func prefetch(hash: UInt64) {
+        let slot = Int(Self.tag(hash)) & mask
+        slots.withUnsafeBufferPointer { feedback_prefetch($0.baseAddress! + slot) }
     }
 
     /// Calls `body` with every handle filed under `hash` (and any other hash with the same low 32 bits).
