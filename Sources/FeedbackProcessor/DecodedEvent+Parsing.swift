@@ -427,7 +427,11 @@ struct EventJSONReader {
                 let text = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 lastString = start..<index
                 index += 1
-                if ascii { return String(decoding: text, as: UTF8.self) }
+                if ascii {
+                    // Copied into the String's own storage (for ids up to 15 bytes, the String itself):
+                    // `String(decoding:as:)` took a third more instructions per id to get there.
+                    return String(unsafeUninitializedCapacity: text.count) { $0.initialize(fromContentsOf: text) }
+                }
                 // Invalid UTF-8 is left to JSONSerialization.
                 guard let valid = String(validating: text, as: UTF8.self) else { throw Unsupported() }
                 return valid
