@@ -106,7 +106,7 @@ import Testing
         let statistics = await collector.shutdown(timeout: .seconds(30))
         #expect(statistics.delivered == events.count, "\(statistics)")
 
-        let messages = try TopicReader.read(topic: topic, broker: broker.address)
+        let messages = try TopicReader.read(topic: topic, broker: broker.address, expecting: events.count)
         #expect(messages.count == events.count)
         let expected = Dictionary(
             uniqueKeysWithValues: events.map {

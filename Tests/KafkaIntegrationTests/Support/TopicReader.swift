@@ -30,6 +30,21 @@ enum TopicReader {
         return "\(output.count) bytes (\(summary.joined(separator: ", ")))"
     }
 
+    /// `read(topic:broker:)` again until it has at least `count` messages or `within` has passed: with
+    /// `acks=0` the producer counts a message delivered once sent, and the broker may still be storing the
+    /// last requests when the collector's shutdown returns.
+    static func read(topic: String, broker: String, expecting count: Int, within: Duration = .seconds(10)) throws
+        -> [Message]
+    {
+        let deadline = ContinuousClock.now + within
+        var messages = try read(topic: topic, broker: broker)
+        while messages.count < count, ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+            messages = try read(topic: topic, broker: broker)
+        }
+        return messages
+    }
+
     static func read(topic: String, broker: String) throws -> [Message] {
         let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let kcat else {
