@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "HookBench",
             dependencies: [
-                "Feedback", "Pipeline", "FeedbackProcessor", "FeedbackBench",
+                "Feedback", "Pipeline", "FeedbackProcessor", "FeedbackBench", "FeedbackLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]

@@ -2,6 +2,7 @@
 // Prints one JSON line {"p50_us","p99_us","p999_us","allocs_per_event"}. Run by `feedback bench`.
 import Feedback
 import FeedbackBench
+import FeedbackLog
 import FeedbackProcessor
 import Foundation
 import Logging
@@ -66,6 +67,21 @@ if CommandLine.arguments.dropFirst().first == "decode" {
     for _ in 0..<max(1, count / poll.count) { decoded += FeedbackProcessor.decodedEventCount(poll) }
     let nanos = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(decoded)
     print(#"{"decode_ns_per_event":\#(nanos),"events":\#(decoded)}"#)
+    exit(0)
+}
+
+// `feedback-hook-bench process LOG DIRECTORY`: the processor over an embedded local log, from its start,
+// into a new store and samples under DIRECTORY, on a plain thread (callgrind cannot run the async `feedback
+// process`): for counting the processor's instructions per event, all threads together.
+if CommandLine.arguments.dropFirst().first == "process", CommandLine.arguments.count == 4 {
+    let (log, directory) = (CommandLine.arguments[2], CommandLine.arguments[3])
+    var configuration = ProcessorConfiguration(
+        storePath: directory + "/processor.sqlite", samplesDirectory: directory + "/samples")
+    configuration.attributionWindow = .seconds(60)
+    let processor = try FeedbackProcessor(
+        log: LocalLog(configuration: .init(path: log)), configuration: configuration)
+    let statistics = try processor.processAvailable()
+    print(#"{"processed":\#(statistics.processed),"samples":\#(statistics.samples)}"#)
     exit(0)
 }
 
