@@ -33,9 +33,16 @@ struct EventJSONReader {
         _ payload: [UInt8], fallbackID: @autoclosure () -> String, labels: inout LabelCache
     ) throws(Unsupported) -> DecodedEvent? {
         try payload.withUnsafeBufferPointer { buffer throws(Unsupported) in
-            var reader = EventJSONReader(buffer)
-            return try reader.event(fallbackID: fallbackID, labelCache: &labels)
+            try decode(buffer, fallbackID: fallbackID(), labels: &labels)
         }
+    }
+
+    /// ``decode(_:fallbackID:labels:)`` of bytes where they lie.
+    static func decode(
+        _ payload: UnsafeBufferPointer<UInt8>, fallbackID: @autoclosure () -> String, labels: inout LabelCache
+    ) throws(Unsupported) -> DecodedEvent? {
+        var reader = EventJSONReader(payload)
+        return try reader.event(fallbackID: fallbackID, labelCache: &labels)
     }
 
     /// A JSON object of strings (stored impression labels).

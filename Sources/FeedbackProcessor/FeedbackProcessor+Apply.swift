@@ -6,7 +6,7 @@ extension FeedbackProcessor {
     /// Applies one poll's records: skips what the store already applied (by offset) and events seen before
     /// (by id), decodes the rest and applies them to `batch`.
     func apply(
-        _ records: [SourceRecord], _ decoded: [DecodedEvent?], applied: inout [Int32: Int64],
+        _ records: [SourceRecord], _ decoded: [DecodedEvent], applied: inout [Int32: Int64],
         newest: inout [Int32: Int64], batch: inout BatchState, statistics: inout ProcessorStatistics
     ) throws(LocalLogError) {
         // Records come in runs of one partition: its offsets are looked up once per run.
@@ -25,7 +25,7 @@ extension FeedbackProcessor {
                 continue
             }
             appliedUpTo = record.offset
-            guard decoded[index] != nil else {
+            guard decoded.withUnsafeBufferPointer({ $0[index].isEvent }) else {
                 statistics.invalid += 1
                 counters.invalidRecord(partition: record.partition, offset: record.offset, payload: record.payload)
                 continue
@@ -48,9 +48,7 @@ extension FeedbackProcessor {
             // this thread's time.
             let applied = try decoded.withUnsafeBufferPointer { events throws(LocalLogError) -> Int64? in
                 let event = events.baseAddress! + index
-                guard let timestampMs = event.pointee?.timestampMs, let idHash = event.pointee?.idHash else {
-                    return nil
-                }
+                let (timestampMs, idHash) = (event.pointee.timestampMs, event.pointee.idHash)
                 guard try batch.seen.insert(.init(timestampMs: timestampMs, idHash: idHash), from: store) else {
                     statistics.duplicates += 1
                     return nil
@@ -74,19 +72,17 @@ extension FeedbackProcessor {
     static let prefetchDistance = 8
 
     /// Prefetches the index slots of `events[index]` (its fields read in place: no copy of its strings).
-    @inline(__always) static func prefetch(_ events: [DecodedEvent?], _ index: Int, into state: AttributionState) {
-        events.withUnsafeBufferPointer { events in
-            guard let kind = events[index]?.kind, let hash = events[index]?.pairHash else { return }
-            state.prefetch(kind, hash: hash)
-        }
+    @inline(__always) static func prefetch(_ events: [DecodedEvent], _ index: Int, into state: AttributionState) {
+        events.withUnsafeBufferPointer { events in state.prefetch(events[index].kind, hash: events[index].pairHash) }
     }
 
-    /// Each record's event (nil: not a feedback event). Runs on any thread.
-    static func decode(_ records: [SourceRecord]) -> [DecodedEvent?] {
+    /// Each record's event (``DecodedEvent/notAnEvent``: not a feedback event). Runs on any thread.
+    static func decode(_ records: [SourceRecord]) -> [DecodedEvent] {
         var labels = LabelCache()
         return records.map { record in
             DecodedEvent.decode(
                 json: record.payload, fallbackID: "\(record.partition)-\(record.offset)", labels: &labels)
+                ?? .notAnEvent
         }
     }
 
@@ -140,42 +136,42 @@ extension FeedbackProcessor {
         }
     }
 
-    /// Adds the event at `slot` (number `index` of its poll, not nil; its fields read in place) to the
+    /// Adds the event at `slot` (number `index` of its poll, a feedback event; its fields read in place) to the
     /// attribution state, and hands it to the profile folder with the recall source a click or conversion
     /// without one inherits from its impression.
     func apply(
-        _ slot: UnsafePointer<DecodedEvent?>, to folds: inout [ProfileFolder.Fold], index: Int, state: AttributionState
+        _ slot: UnsafePointer<DecodedEvent>, to folds: inout [ProfileFolder.Fold], index: Int, state: AttributionState
     ) {
         var inheritedSource: String?
-        if slot.pointee!.kind != .impression, !slot.pointee!.requestID.isEmpty,
-            slot.pointee!.labels.recallSource == nil,
+        if slot.pointee.kind != .impression, !slot.pointee.requestID.isEmpty,
+            slot.pointee.labels.recallSource == nil,
             // Only an impression whose attribution window is still open at the click (whatever the
             // batching, older ones may already be closed and gone).
             let shown = state.labels(
-                request: slot.pointee!.requestID, item: slot.pointee!.itemID,
-                after: slot.pointee!.timestampMs - attributionWindowMs, hash: slot.pointee!.pairHash)
+                request: slot.pointee.requestID, item: slot.pointee.itemID,
+                after: slot.pointee.timestampMs - attributionWindowMs, hash: slot.pointee.pairHash)
         {
             // A click carries no labels: it inherits its impression's recall source.
             inheritedSource = shown.recallSource
         }
         folds.append(ProfileFolder.Fold(index: Int32(index), inheritedSource: inheritedSource))
-        switch slot.pointee!.kind {
+        switch slot.pointee.kind {
         case .impression:
             state.add(
                 AttributionState.Impression(
-                    eventID: slot.pointee!.eventID, requestID: slot.pointee!.requestID, user: slot.pointee!.profileKey,
-                    device: slot.pointee!.deviceID, item: slot.pointee!.itemID, scene: slot.pointee!.scene,
-                    position: Int64(slot.pointee!.position),
-                    score: slot.pointee!.score, labels: slot.pointee!.labels, timestampMs: slot.pointee!.timestampMs,
-                    requestHash: slot.pointee!.requestID.isEmpty ? nil : slot.pointee!.pairHash))
+                    eventID: slot.pointee.eventID, requestID: slot.pointee.requestID, user: slot.pointee.profileKey,
+                    device: slot.pointee.deviceID, item: slot.pointee.itemID, scene: slot.pointee.scene,
+                    position: Int64(slot.pointee.position),
+                    score: slot.pointee.score, labels: slot.pointee.labels, timestampMs: slot.pointee.timestampMs,
+                    requestHash: slot.pointee.requestID.isEmpty ? nil : slot.pointee.pairHash))
         case .click, .conversion:
             state.add(
                 AttributionState.Action(
-                    eventID: slot.pointee!.eventID, type: slot.pointee!.type, requestID: slot.pointee!.requestID,
-                    user: slot.pointee!.profileKey,
-                    item: slot.pointee!.itemID, timestampMs: slot.pointee!.timestampMs,
-                    value: slot.pointee!.amount ?? 0,
-                    indexHash: slot.pointee!.pairHash))
+                    eventID: slot.pointee.eventID, type: slot.pointee.type, requestID: slot.pointee.requestID,
+                    user: slot.pointee.profileKey,
+                    item: slot.pointee.itemID, timestampMs: slot.pointee.timestampMs,
+                    value: slot.pointee.amount ?? 0,
+                    indexHash: slot.pointee.pairHash))
         case .other:
             break
         }
@@ -207,6 +203,6 @@ extension FeedbackProcessor {
     /// `feedback-hook-bench decode`, which times the event reader alone.
     package static func decodedEventCount(_ records: [SourceRecord]) -> Int {
         let events = decode(records)
-        return events.indices.count { events[$0] != nil }
+        return events.withUnsafeBufferPointer { events in events.indices.count { events[$0].isEvent } }
     }
 }

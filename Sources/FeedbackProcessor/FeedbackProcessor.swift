@@ -152,14 +152,14 @@ public final class FeedbackProcessor {
         while true {
             var statistics = ProcessorStatistics()
             var records: [SourceRecord] = []
-            var events: [DecodedEvent?]?
+            var events: [DecodedEvent] = []
             if let ahead = nextBatchPoll {
                 nextBatchPoll = nil
                 (records, events) = try counters.timed(.poll) { try ahead.wait() }
             }
             if records.isEmpty {
-                records = try source.poll(max: min(configuration.pollSize, configuration.batchSize), timeout: timeout)
-                events = nil
+                (records, events) = try PollAhead.poll(
+                    source, max: min(configuration.pollSize, configuration.batchSize), timeout: timeout)
             }
             statistics.offset = offset
             guard !records.isEmpty else { return statistics }
@@ -233,7 +233,7 @@ public final class FeedbackProcessor {
 
     /// The body of `processBatch`: `records` and the polls after them applied in one store transaction.
     func processInTransaction(
-        _ records: [SourceRecord], _ decoded: [DecodedEvent?]?, _ statistics: inout ProcessorStatistics,
+        _ records: [SourceRecord], _ decoded: [DecodedEvent], _ statistics: inout ProcessorStatistics,
         _ polled: inout PolledRange
     ) throws(LocalLogError) {
         try inTransaction { () throws(LocalLogError) in
@@ -256,7 +256,7 @@ public final class FeedbackProcessor {
             var records = records
             polled.add(records)
             var total = records.count
-            var events = decoded ?? Self.decode(records)
+            var events = decoded
             var retired: PollAhead.Poll?  // applied: freed on another thread
             // Windows close after every poll, so that their samples are encoded on another thread while the
             // next poll is applied (when a window closes does not change its sample: see `closeWindows`).

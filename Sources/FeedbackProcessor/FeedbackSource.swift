@@ -139,3 +139,29 @@ public final class KafkaSource: FeedbackSource {
     /// Leaves the group.
     public func close() { consumer.close() }
 }
+
+/// A source whose client holds each record's bytes until it is read: events are decoded there, and only a
+/// record that is not a feedback event keeps a copy of its payload (for the log that reports it).
+protocol DecodingSource: FeedbackSource {
+    /// Up to `max` records and their events, as `poll` and ``FeedbackProcessor/decode(_:)`` give them, except
+    /// that a record holding a feedback event has an empty payload.
+    func pollDecoded(max: Int, timeout: Duration) throws -> PollAhead.Poll
+}
+
+extension KafkaSource: DecodingSource {
+    func pollDecoded(max: Int, timeout: Duration) throws -> PollAhead.Poll {
+        var poll: PollAhead.Poll = ([], [])
+        poll.records.reserveCapacity(Swift.min(max, 10_000))
+        poll.events.reserveCapacity(Swift.min(max, 10_000))
+        var labels = LabelCache()
+        consumer.poll(max: max, timeout: timeout) { partition, offset, payload in
+            let event = DecodedEvent.decode(
+                json: payload.assumingMemoryBound(to: UInt8.self), fallbackID: "\(partition)-\(offset)",
+                labels: &labels)
+            poll.records.append(
+                SourceRecord(partition: partition, offset: offset, payload: event == nil ? Array(payload) : []))
+            poll.events.append(event ?? .notAnEvent)
+        }
+        return poll
+    }
+}

@@ -9,7 +9,7 @@
 /// let (nextRecords, nextEvents) = try ahead.wait()
 /// ```
 struct PollAhead {
-    typealias Poll = (records: [SourceRecord], events: [DecodedEvent?])
+    typealias Poll = (records: [SourceRecord], events: [DecodedEvent])
 
     /// The source, lent to the background thread for one poll.
     private struct Lent: @unchecked Sendable {
@@ -27,12 +27,19 @@ struct PollAhead {
         let lent = Lent(source: source)
         work = BackgroundWork { [retired] in
             withExtendedLifetime(retired) {}
-            let records = try lent.source.poll(max: max, timeout: .zero)
-            return (records, FeedbackProcessor.decode(records))
+            return try Self.poll(lent.source, max: max, timeout: .zero)
         }
     }
 
-    /// The records read and their events, in order (nil: not a feedback event); throws what the poll threw.
+    /// One poll of `source` and its events: decoded where the source's client holds the records if it can
+    /// (``DecodingSource``), else from the records' payloads.
+    static func poll(_ source: any FeedbackSource, max: Int, timeout: Duration) throws -> Poll {
+        if let decoding = source as? any DecodingSource { return try decoding.pollDecoded(max: max, timeout: timeout) }
+        let records = try source.poll(max: max, timeout: timeout)
+        return (records, FeedbackProcessor.decode(records))
+    }
+
+    /// The records read and their events, in order (``DecodedEvent/notAnEvent``: not a feedback event); throws what the poll threw.
     /// Blocks until the poll is done.
     func wait() throws -> Poll {
         try work.wait()

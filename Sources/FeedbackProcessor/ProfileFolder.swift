@@ -54,7 +54,7 @@ final class ProfileFolder: @unchecked Sendable {
 
     /// Folds `folds` (events of `events`, in order) into the batch's profiles and metrics, after what was
     /// handed over before.
-    func fold(_ events: [DecodedEvent?], _ folds: [Fold]) {
+    func fold(_ events: [DecodedEvent], _ folds: [Fold]) {
         guard !folds.isEmpty else { return }
         queue.async { [self] in state.fold(events, folds) }
     }
@@ -138,12 +138,14 @@ final class ProfileFolder: @unchecked Sendable {
             failure = nil
         }
 
-        mutating func fold(_ events: [DecodedEvent?], _ folds: [Fold]) {
+        mutating func fold(_ events: [DecodedEvent], _ folds: [Fold]) {
             guard failure == nil else { return }
             do throws(LocalLogError) {
-                for fold in folds {
-                    guard let event = events[Int(fold.index)] else { continue }
-                    try self.fold(event, inheritedSource: fold.inheritedSource)
+                // Each event borrowed where it lies (a copy retained and released each of its strings).
+                try events.withUnsafeBufferPointer { events throws(LocalLogError) in
+                    for fold in folds where events[Int(fold.index)].isEvent {
+                        try self.fold(events[Int(fold.index)], inheritedSource: fold.inheritedSource)
+                    }
                 }
             } catch {
                 failure = error

@@ -74,24 +74,66 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Up to `max` messages: waits up to `timeout` for the first, then takes what is already fetched.
     /// Consumer errors (other than end of partition) are logged and skipped. With `keys: false` every
     /// message's key is nil (not copied: a caller that reads only payloads saves an allocation per message).
-    ///
-    /// Messages are taken from the group's queue up to 1,000 per librdkafka call
-    /// (`rd_kafka_consume_batch_queue`, which serves rebalances as `rd_kafka_consumer_poll` does): one call
-    /// per message took a clock reading and the poll bookkeeping each time.
     public func poll(max: Int, timeout: Duration, keys: Bool = true) -> [Message] {
-        guard max > 0, !closed.load(ordering: .acquiring) else { return [] }
         var messages: [Message] = []
         messages.reserveCapacity(Swift.min(max, 10_000))
         // Messages of one topic: its name is made once, not per message.
         var lastTopic: (handle: OpaquePointer, name: String)?
+        consume(max: max, timeout: timeout) { m in
+            var topic = ""
+            if let rkt = m.rkt {
+                if lastTopic?.handle != rkt { lastTopic = (rkt, String(cString: rd_kafka_topic_name(rkt))) }
+                topic = lastTopic!.name
+            }
+            let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+            let key = keys ? m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } : nil
+            messages.append(Message(topic: topic, partition: m.partition, offset: m.offset, key: key, payload: payload))
+        }
+        return messages
+    }
+
+    /// Like ``poll(max:timeout:keys:)``, but nothing is copied: `body` sees each message's partition, offset
+    /// and payload — bytes valid only during that call — in order. Returns how many messages it saw. For a
+    /// reader that turns payloads into something else at once (copying every payload into an array of its
+    /// own, then freeing it, was a tenth of the processor's work per event).
+    ///
+    /// ```swift
+    /// var events: [Event] = []
+    /// consumer.poll(max: 10_000, timeout: .seconds(1)) { partition, offset, payload in
+    ///     events.append(Event(decoding: payload))
+    /// }
+    /// ```
+    @discardableResult
+    public func poll(
+        max: Int, timeout: Duration,
+        visiting body: (_ partition: Int32, _ offset: Int64, _ payload: UnsafeRawBufferPointer) -> Void
+    ) -> Int {
+        var count = 0
+        consume(max: max, timeout: timeout) { m in
+            count += 1
+            body(m.partition, m.offset, UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len))
+        }
+        return count
+    }
+
+    /// Hands up to `max` messages without error to `body`, each destroyed after the call: waits up to
+    /// `timeout` for the first, then takes what is already fetched. Consumer errors (other than end of
+    /// partition) are logged and skipped.
+    ///
+    /// Messages are taken from the group's queue up to 1,000 per librdkafka call
+    /// (`rd_kafka_consume_batch_queue`, which serves rebalances as `rd_kafka_consumer_poll` does): one call
+    /// per message took a clock reading and the poll bookkeeping each time.
+    private func consume(max: Int, timeout: Duration, _ body: (rd_kafka_message_t) -> Void) {
+        guard max > 0, !closed.load(ordering: .acquiring) else { return }
         let chunk = Swift.min(max, 1000)
+        var consumed = 0
         withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<rd_kafka_message_t>?.self, capacity: chunk) { taken in
             // The first message within `timeout` (a longer wait would be for the whole chunk), then what is ready.
             var wanted = 1
             var wait = KafkaProducer.milliseconds(timeout)
-            while messages.count < max {
+            while consumed < max {
                 let count = rd_kafka_consume_batch_queue(
-                    queue, wait, taken.baseAddress, Swift.min(wanted, max - messages.count))
+                    queue, wait, taken.baseAddress, Swift.min(wanted, max - consumed))
                 guard count > 0 else { break }
                 for index in 0..<count {
                     guard let message = taken[index] else { continue }
@@ -103,21 +145,13 @@ public final class KafkaConsumer: @unchecked Sendable {
                         }
                         continue
                     }
-                    var topic = ""
-                    if let rkt = m.rkt {
-                        if lastTopic?.handle != rkt { lastTopic = (rkt, String(cString: rd_kafka_topic_name(rkt))) }
-                        topic = lastTopic!.name
-                    }
-                    let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
-                    let key = keys ? m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } : nil
-                    messages.append(
-                        Message(topic: topic, partition: m.partition, offset: m.offset, key: key, payload: payload))
+                    consumed += 1
+                    body(m)
                 }
                 wanted = chunk
                 wait = 0
             }
         }
-        return messages
     }
 
     /// Commits, per partition, the offset after the highest message given (synchronously).

@@ -144,6 +144,39 @@ import Testing
         #expect(samples == (try Self.samples((expected.configuration.storePath as NSString).deletingLastPathComponent)))
     }
 
+    /// Records that are not feedback events (decoded where librdkafka holds them, only theirs copied for the
+    /// log) are counted as invalid; the events around them give exactly the reference's outputs.
+    @Test func recordsThatAreNotEventsAreCountedAndTheRestProcessed() async throws {
+        let events = Array(Self.stream().prefix(600))
+        let broker = try TestBroker.get()
+        let topic = try broker.createTopic("not-events", partitions: 1)
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("not-events-\(UUID()).txt")
+        try ["not json", #"{"type":"click"}"#, #"{"item_id":"i","type":"click","timestamp_ms":1e400}"#]
+            .joined(separator: "\n").appending("\n").write(to: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }!
+        try await publish(Array(events.prefix(300)), broker, topic: topic)
+        try TestEnvironment.run(kcat, ["-P", "-b", broker.address, "-t", topic, "-l", input.path])
+        try await publish(Array(events.dropFirst(300)), broker, topic: topic)
+
+        let directory = temporaryDirectory()
+        let processor = try FeedbackProcessor(
+            source: kafkaSource(broker, topic: topic, group: "group-\(UUID().uuidString.prefix(6))"),
+            configuration: configuration(directory))
+        var total = ProcessorStatistics()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while total.processed + total.invalid < events.count + 3, ContinuousClock.now < deadline {
+            total.add(try processor.processBatch(timeout: .milliseconds(500)))
+        }
+        #expect(total.processed == events.count && total.invalid == 3 && total.duplicates == 0)
+        try processor.closeAllWindows()
+        let expected = try reference(events)
+        #expect(try processor.metrics(limit: 100_000) == expected.metrics(limit: 100_000))
+        #expect(
+            try Self.samples(directory)
+                == Self.samples((expected.configuration.storePath as NSString).deletingLastPathComponent))
+    }
+
     /// `join` waits for the group's assignment and puts back what it read: the processor then reads every
     /// event (the benchmark times all of them, not what was left after a first batch).
     @Test func joiningTheGroupConsumesNothing() async throws {
