@@ -14,7 +14,7 @@ struct BytePattern: Sendable {
     private let middle: UInt64
     private let tail: UInt64
 
-    init(_ text: StaticString) {
+    @inline(__always) init(_ text: StaticString) {
         let count = text.utf8CodeUnitCount
         precondition((4...24).contains(count), "a BytePattern is 4 to 24 bytes")
         self.count = count

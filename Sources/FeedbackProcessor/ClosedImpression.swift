@@ -14,6 +14,19 @@ struct ClosedImpression: Sendable {
         self.impression = impression
     }
 
+    /// Counts a click or conversion that joined the impression (any other action counts for nothing).
+    mutating func count(_ action: AttributionState.Action) {
+        switch action.kind {
+        case .click:
+            clicks += 1
+            firstClickMs = min(firstClickMs ?? action.timestampMs, action.timestampMs)
+        case .conversion:
+            conversions += 1
+            conversionValue += action.value
+        case .impression, .other: break
+        }
+    }
+
     /// Writes the sample's JSON line: keys in sorted order, written with the collector's JSON writer
     /// (Foundation's sortedKeys collates through ICU and was half of the processor's time).
     func writeSample(to writer: JSONWriter) {

@@ -246,15 +246,48 @@ struct EventJSONReader {
     /// The keys in the order the collector writes them: a key found where it is expected is recognised by one
     /// comparison of its bytes, quotes and colon included (scanning each key for its end, then matching it
     /// by length, was a sixth of decoding an event). Any other order reads the same, key by key.
-    private static let usualOrder: [(field: Field, key: BytePattern)] = [
-        (.userID, BytePattern("\"user_id\":")), (.itemID, BytePattern("\"item_id\":")),
-        (.scene, BytePattern("\"scene\":")), (.type, BytePattern("\"type\":")),
-        (.timestamp, BytePattern("\"timestamp\":")), (.position, BytePattern("\"position\":")),
-        (.score, BytePattern("\"score\":")), (.labels, BytePattern("\"labels\":")),
-        (.extras, BytePattern("\"extras\":")), (.eventID, BytePattern("\"event_id\":")),
-        (.requestID, BytePattern("\"request_id\":")), (.deviceID, BytePattern("\"device_id\":")),
-        (.timestampMs, BytePattern("\"timestamp_ms\":")), (.other, BytePattern("\"schema_version\":")),
-    ]
+    ///
+    /// A switch of constants rather than a static array, which cost a `swift_once` call and a bounds check per
+    /// key: the patterns fold into the comparisons.
+    @inline(__always) private static func usualKey(_ position: Int) -> (field: Field, key: BytePattern)? {
+        switch position {
+        case 0: (.userID, BytePattern("\"user_id\":"))
+        case 1: (.itemID, BytePattern("\"item_id\":"))
+        case 2: (.scene, BytePattern("\"scene\":"))
+        case 3: (.type, BytePattern("\"type\":"))
+        case 4: (.timestamp, BytePattern("\"timestamp\":"))
+        case 5: (.position, BytePattern("\"position\":"))
+        case 6: (.score, BytePattern("\"score\":"))
+        case 7: (.labels, BytePattern("\"labels\":"))
+        case 8: (.extras, BytePattern("\"extras\":"))
+        case 9: (.eventID, BytePattern("\"event_id\":"))
+        case 10: (.requestID, BytePattern("\"request_id\":"))
+        case 11: (.deviceID, BytePattern("\"device_id\":"))
+        case 12: (.timestampMs, BytePattern("\"timestamp_ms\":"))
+        case 13: (.other, BytePattern("\"schema_version\":"))
+        default: nil
+        }
+    }
+
+    /// Where `field` is in the usual order (nil for `.other`).
+    private static func usualPosition(_ field: Field) -> Int? {
+        switch field {
+        case .userID: 0
+        case .itemID: 1
+        case .scene: 2
+        case .type: 3
+        case .timestamp: 4
+        case .position: 5
+        case .score: 6
+        case .labels: 7
+        case .extras: 8
+        case .eventID: 9
+        case .requestID: 10
+        case .deviceID: 11
+        case .timestampMs: 12
+        case .amount, .category, .other: nil
+        }
+    }
 
     /// After an object's `{`: its first key's field (with the `:` read), or nil for an empty object.
     private mutating func firstField(predicted: inout Int) throws(Unsupported) -> Field? {
@@ -276,9 +309,8 @@ struct EventJSONReader {
     }
 
     /// The field of the key expected next, read with its `:`, if it is the one here.
-    private mutating func predictedField(_ predicted: inout Int) -> Field? {
-        guard predicted < Self.usualOrder.count, let base = bytes.baseAddress else { return nil }
-        let (field, key) = Self.usualOrder[predicted]
+    @inline(__always) private mutating func predictedField(_ predicted: inout Int) -> Field? {
+        guard let (field, key) = Self.usualKey(predicted), let base = bytes.baseAddress else { return nil }
         guard index + key.count <= bytes.count, key.matches(UnsafeRawPointer(base), at: index) else { return nil }
         index += key.count
         skipSpace()
@@ -288,9 +320,7 @@ struct EventJSONReader {
 
     /// `field`, read key by key: the key after it in the usual order is expected next.
     private static func recognised(_ field: Field, predicted: inout Int) -> Field {
-        if field != .other, let position = usualOrder.firstIndex(where: { $0.field == field }) {
-            predicted = position + 1
-        }
+        if let position = usualPosition(field) { predicted = position + 1 }
         return field
     }
 
@@ -318,16 +348,19 @@ struct EventJSONReader {
     private mutating func rawKey() throws(Unsupported) -> Range<Int> {
         try expect(UInt8(ascii: "\""))
         let start = index
-        // Eight bytes at a time up to the word holding the closing quote (keys are plain ASCII names).
+        // Eight bytes at a time up to the closing quote (keys are plain ASCII names).
         if let base = bytes.baseAddress.map(UnsafeRawPointer.init) {
             while index + 8 <= bytes.count {
                 let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                if ByteWord.has(word, UInt8(ascii: "\"")) || ByteWord.has(word, UInt8(ascii: "\\"))
-                    || ByteWord.hasBelow(word, 0x20)
-                {
-                    break
+                let stops =
+                    ByteWord.matching(word, UInt8(ascii: "\"")) | ByteWord.matching(word, UInt8(ascii: "\\"))
+                    | ByteWord.below(word, 0x20)
+                if stops == 0 {
+                    index += 8
+                    continue
                 }
-                index += 8
+                index += ByteWord.firstFlagged(stops)
+                break
             }
         }
         while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
@@ -415,16 +448,21 @@ struct EventJSONReader {
         skipSpace()
         try expect(UInt8(ascii: "\""))
         let start = index
-        // Most strings are plain ASCII ids: skipped 8 bytes at a time up to the word holding the end.
+        // Most strings are plain ASCII ids: read 8 bytes at a time up to the first byte that is not plain
+        // (a byte-wise loop from the word holding it was a sixth of decoding an event); the closing quote,
+        // most often.
         if let base = bytes.baseAddress.map(UnsafeRawPointer.init) {
             while index + 8 <= bytes.count {
                 let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                if ByteWord.has(word, UInt8(ascii: "\"")) || ByteWord.has(word, UInt8(ascii: "\\"))
-                    || ByteWord.hasBelow(word, 0x20) || ByteWord.hasNonASCII(word)
-                {
-                    break
+                let stops =
+                    ByteWord.matching(word, UInt8(ascii: "\"")) | ByteWord.matching(word, UInt8(ascii: "\\"))
+                    | ByteWord.below(word, 0x20) | ByteWord.nonASCII(word)
+                if stops == 0 {
+                    index += 8
+                    continue
                 }
-                index += 8
+                index += ByteWord.firstFlagged(stops)
+                break
             }
         }
         var ascii = true
@@ -511,13 +549,28 @@ struct EventJSONReader {
     }
 
     /// A JSON integer without fraction or exponent that fits 15 digits (larger or fractional ones: fallback).
+    /// Its value is read as its digits are scanned (scanning the number, then reading its digits again, was a
+    /// tenth of decoding an event).
     private mutating func integer() throws(Unsupported) -> Int64 {
-        let (start, end, isInteger) = try numberLiteral()
-        let negative = bytes[start] == UInt8(ascii: "-")
-        let digitsStart = negative ? start + 1 : start
-        guard isInteger, end - digitsStart <= 15 else { throw Unsupported() }
+        let negative = peek() == UInt8(ascii: "-")
+        let digitsStart = negative ? index + 1 : index
+        var position = digitsStart
         var value: Int64 = 0
-        for position in digitsStart..<end { value = value * 10 + Int64(bytes[position] - UInt8(ascii: "0")) }
+        while position < bytes.count, bytes[position] &- UInt8(ascii: "0") < 10 {
+            value = value &* 10 &+ Int64(bytes[position] &- UInt8(ascii: "0"))
+            position += 1
+        }
+        let digits = position - digitsStart
+        // JSON's grammar: a digit at least, no leading zero; a fraction or exponent is no integer.
+        guard digits > 0, digits <= 15, bytes[digitsStart] != UInt8(ascii: "0") || digits == 1 else {
+            throw Unsupported()
+        }
+        if position < bytes.count,
+            bytes[position] == UInt8(ascii: ".") || bytes[position] | 0x20 == UInt8(ascii: "e")
+        {
+            throw Unsupported()
+        }
+        index = position
         return negative ? -value : value
     }
 

@@ -80,9 +80,12 @@ extension FeedbackProcessor {
     static func decode(_ records: [SourceRecord]) -> [DecodedEvent] {
         var labels = LabelCache()
         return records.map { record in
-            DecodedEvent.decode(
+            if let event = DecodedEvent.decode(
                 json: record.payload, fallbackID: "\(record.partition)-\(record.offset)", labels: &labels)
-                ?? .notAnEvent
+            {
+                return event
+            }
+            return .notAnEvent
         }
     }
 

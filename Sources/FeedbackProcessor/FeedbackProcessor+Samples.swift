@@ -31,23 +31,17 @@ extension FeedbackProcessor {
         let window = configuration.attributionWindow.milliseconds
         let state = try attribution()
         var closed = state.close(through: limit)
-        for index in closed.indices {
-            // The slots the impression a few ahead joins on, loaded while this one joins.
-            if index + Self.prefetchDistance < closed.count {
-                state.prefetchActions(requestHash: closed[index + Self.prefetchDistance].impression.requestHash)
-            }
-            // Joined on request id + item; actions without a request id fall back to user + item. Both end
-            // with the window, so that when a window is closed (which depends on batching) does not change
-            // its sample.
-            for action in state.actions(joining: closed[index].impression, windowMs: window) {
-                if action.kind == .click {
-                    closed[index].clicks += 1
-                    closed[index].firstClickMs = min(
-                        closed[index].firstClickMs ?? action.timestampMs, action.timestampMs)
-                } else if action.kind == .conversion {
-                    closed[index].conversions += 1
-                    closed[index].conversionValue += action.value
+        // Each closed impression joined where it lies (passing `closed[index].impression` copied it).
+        closed.withUnsafeMutableBufferPointer { closed in
+            for index in closed.indices {
+                // The slots the impression a few ahead joins on, loaded while this one joins.
+                if index + Self.prefetchDistance < closed.count {
+                    state.prefetchActions(requestHash: closed[index + Self.prefetchDistance].impression.requestHash)
                 }
+                // Joined on request id + item; actions without a request id fall back to user + item. Both end
+                // with the window, so that when a window is closed (which depends on batching) does not change
+                // its sample.
+                state.join(&closed[index], windowMs: window)
             }
         }
         return closed

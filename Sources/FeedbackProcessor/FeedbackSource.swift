@@ -155,12 +155,17 @@ extension KafkaSource: DecodingSource {
         poll.events.reserveCapacity(Swift.min(max, 10_000))
         var labels = LabelCache()
         consumer.poll(max: max, timeout: timeout) { partition, offset, payload in
-            let event = DecodedEvent.decode(
+            // Bound, then moved into the array: `event == nil` and `event ?? .notAnEvent` each copied it.
+            if let event = DecodedEvent.decode(
                 json: payload.assumingMemoryBound(to: UInt8.self), fallbackID: "\(partition)-\(offset)",
                 labels: &labels)
-            poll.records.append(
-                SourceRecord(partition: partition, offset: offset, payload: event == nil ? Array(payload) : []))
-            poll.events.append(event ?? .notAnEvent)
+            {
+                poll.records.append(SourceRecord(partition: partition, offset: offset, payload: []))
+                poll.events.append(event)
+            } else {
+                poll.records.append(SourceRecord(partition: partition, offset: offset, payload: Array(payload)))
+                poll.events.append(.notAnEvent)
+            }
         }
         return poll
     }
