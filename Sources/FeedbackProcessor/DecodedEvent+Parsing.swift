@@ -68,6 +68,7 @@ struct EventJSONReader {
     ) throws(Unsupported) -> DecodedEvent? {
         var itemID: String?
         var type: String?
+        var kind = EventKind.other
         var eventID: String?
         var requestID = ""
         var userID = ""
@@ -99,7 +100,12 @@ struct EventJSONReader {
                 itemID = try optionalString()
                 itemBytes = itemID == nil ? nil : lastString
             case .type:
-                if let known = knownType() { type = known } else { type = try optionalString() }
+                if let known = knownType() {
+                    (type, kind) = (known.type, known.kind)
+                } else {
+                    type = try optionalString()
+                    kind = type.map { EventKind($0) } ?? .other
+                }
             case .eventID:
                 eventID = try optionalString()
                 idBytes = eventID == nil ? nil : lastString
@@ -165,7 +171,7 @@ struct EventJSONReader {
         else { return nil }
         var event = DecodedEvent(
             eventID: eventID ?? fallbackID(), requestID: requestID, userID: userID, deviceID: deviceID, itemID: itemID,
-            scene: scene, type: type, kind: EventKind(type), timestampMs: time, position: position,
+            scene: scene, type: type, kind: kind, timestampMs: time, position: position,
             score: score, labels: labels, amount: amount, category: category)
         if let idBytes, let requestBytes, let userBytes, let deviceBytes, let itemBytes {
             let raw = UnsafeRawBufferPointer(bytes)
@@ -426,21 +432,19 @@ struct EventJSONReader {
         return try string()
     }
 
-    /// The event types most events carry, as JSON strings: matched by one comparison of their bytes, the
-    /// String taken from here instead of made from them.
-    private static let knownTypes: [(json: BytePattern, type: String)] = [
-        (BytePattern("\"impression\""), "impression"), (BytePattern("\"click\""), "click"),
-        (BytePattern("\"conversion\""), "conversion"),
-    ]
-
-    /// A known type (read, with its quotes) if one is here; nil, nothing read, otherwise.
-    private mutating func knownType() -> String? {
-        guard let base = bytes.baseAddress else { return nil }
-        for (json, type) in Self.knownTypes
-        where index + json.count <= bytes.count && json.matches(UnsafeRawPointer(base), at: index) {
+    /// A type most events carry (read, with its quotes) and its kind, if one is here; nil, nothing read,
+    /// otherwise. Matched by one comparison of its bytes (constants: no static table to look up), the String
+    /// and the kind taken from here instead of made from the bytes and compared.
+    private mutating func knownType() -> (type: String, kind: EventKind)? {
+        guard let base = bytes.baseAddress.map(UnsafeRawPointer.init) else { return nil }
+        func here(_ json: BytePattern) -> Bool {
+            guard index + json.count <= bytes.count, json.matches(base, at: index) else { return false }
             index += json.count
-            return type
+            return true
         }
+        if here(BytePattern("\"impression\"")) { return ("impression", .impression) }
+        if here(BytePattern("\"click\"")) { return ("click", .click) }
+        if here(BytePattern("\"conversion\"")) { return ("conversion", .conversion) }
         return nil
     }
 

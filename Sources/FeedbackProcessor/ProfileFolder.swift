@@ -141,10 +141,11 @@ final class ProfileFolder: @unchecked Sendable {
         mutating func fold(_ events: [DecodedEvent], _ folds: [Fold]) {
             guard failure == nil else { return }
             do throws(LocalLogError) {
-                // Each event borrowed where it lies (a copy retained and released each of its strings).
+                // Each event read where it lies, through a pointer: passed as a value to this mutating
+                // method, it was copied whole and destroyed (its strings retained and released) per event.
                 try events.withUnsafeBufferPointer { events throws(LocalLogError) in
                     for fold in folds where events[Int(fold.index)].isEvent {
-                        try self.fold(events[Int(fold.index)], inheritedSource: fold.inheritedSource)
+                        try self.fold(events.baseAddress! + Int(fold.index), inheritedSource: fold.inheritedSource)
                     }
                 }
             } catch {
@@ -171,12 +172,13 @@ final class ProfileFolder: @unchecked Sendable {
             (metricsMinute, minuteMetrics) = (.min, [])
         }
 
-        private mutating func fold(_ event: DecodedEvent, inheritedSource: String?) throws(LocalLogError) {
-            let recallSource = event.labels.recallSource ?? inheritedSource
-            let name = event.profileKey
+        private mutating func fold(_ event: UnsafePointer<DecodedEvent>, inheritedSource: String?) throws(LocalLogError)
+        {
+            let recallSource = event.pointee.labels.recallSource ?? inheritedSource
+            let name = event.pointee.profileKey
             if !name.isEmpty {
-                let user = ProfileKey(name, hash: event.profileHash)
-                let weight = ProcessorConfiguration.weight(event.kind, event.type)
+                let user = ProfileKey(name, hash: event.pointee.profileHash)
+                let weight = ProcessorConfiguration.weight(event.pointee.kind, event.pointee.type)
                 var index = batch.profiles.index(forKey: user)
                 if index == nil {
                     if let kept = committed.removeValue(forKey: user) {
@@ -189,33 +191,37 @@ final class ProfileFolder: @unchecked Sendable {
                 // The affinity features of a weighted event: one per recall source (`hot|ann` is two), and its
                 // category.
                 batch.profiles.values[index!].record(
-                    event.type, at: event.timestampMs,
-                    click: event.kind == .click
+                    event.pointee.type, at: event.pointee.timestampMs,
+                    click: event.pointee.kind == .click
                         ? StoredProfile.Click(
-                            eventID: event.eventID, itemID: event.itemID, timestampMs: event.timestampMs)
+                            eventID: event.pointee.eventID, itemID: event.pointee.itemID,
+                            timestampMs: event.pointee.timestampMs)
                         : nil,
                     weight: weight,
                     features: weight == 0 ? [] : recallSource.map { sourceFeatures($0) } ?? [],
-                    extraFeature: weight == 0 ? nil : event.category.map { categoryFeature($0) },
+                    extraFeature: weight == 0 ? nil : event.pointee.category.map { categoryFeature($0) },
                     halfLifeMs: halfLifeMs, recentClicks: recentClicks)
             }
-            switch event.kind {
+            switch event.pointee.kind {
             case .impression, .click, .conversion:
-                let minute = event.timestampMs - ((event.timestampMs % 60_000) + 60_000) % 60_000
+                let minute = event.pointee.timestampMs - ((event.pointee.timestampMs % 60_000) + 60_000) % 60_000
                 let source = recallSource ?? "unknown"
                 // The minute's windows found by a scan (a few scenes × recall sources) instead of hashing two
                 // strings per event; events come in time order, so the minute rarely changes.
                 if minute != metricsMinute { (metricsMinute, minuteMetrics) = (minute, []) }
-                if let index = minuteMetrics.firstIndex(where: { $0.scene == event.scene && $0.source == source }) {
-                    batch.metrics.values[minuteMetrics[index].index].count(event.kind, amount: event.amount)
+                if let index = minuteMetrics.firstIndex(where: {
+                    $0.scene == event.pointee.scene && $0.source == source
+                }) {
+                    batch.metrics.values[minuteMetrics[index].index].count(
+                        event.pointee.kind, amount: event.pointee.amount)
                     break
                 }
-                let key = FeedbackProcessor.MetricsKey(minute: minute, scene: event.scene, source: source)
+                let key = FeedbackProcessor.MetricsKey(minute: minute, scene: event.pointee.scene, source: source)
                 if batch.metrics[key] == nil {
                     batch.metrics[key] = try FeedbackProcessor.MetricsTotals.read(key, from: connection())
                 }
                 let index = batch.metrics.index(forKey: key)!
-                batch.metrics.values[index].count(event.kind, amount: event.amount)
+                batch.metrics.values[index].count(event.pointee.kind, amount: event.pointee.amount)
                 // Indices stay valid while no key is added: the minute's list is rebuilt after every insertion.
                 minuteMetrics = batch.metrics.indices.compactMap { index in
                     let key = batch.metrics.keys[index]
