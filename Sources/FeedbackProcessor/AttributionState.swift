@@ -85,6 +85,8 @@ final class AttributionState {
     /// batches only raise its `bound` (the store's copy of its members is filtered by it when loaded) and
     /// delete it once empty, so closing windows and expiring actions never rewrite old segments.
     private struct Segment {
+        /// Members still held. The current batch's segment counts only those taken out (negative) until
+        /// `persist` adds what the batch added.
         var held = 0
         /// Impressions: those at or before it are closed. Actions: those before it have expired.
         var bound = Int64.min
@@ -201,8 +203,13 @@ final class AttributionState {
     private func add(_ impression: consuming Impression, to segment: Int64) {
         let (timestampMs, hash) = (impression.timestampMs, impression.requestHash)
         let handle = impressions.insert(impression)
-        impressionSegments[segment, default: Segment()].held += 1
-        if segment == current { currentImpressions.append(handle) }
+        // The current segment's members are counted by its list (added to its `held` by `persist`): a
+        // dictionary update per event cost a hash of the segment number each.
+        if segment == current {
+            currentImpressions.append(handle)
+        } else {
+            impressionSegments[segment, default: Segment()].held += 1
+        }
         openByTime.insert(Held(handle: handle, segment: segment), atMs: timestampMs)
         openImpressions.insert(handle, hash: hash)
     }
@@ -210,8 +217,11 @@ final class AttributionState {
     private func add(_ action: consuming Action, to segment: Int64) {
         let (timestampMs, hash, byUser) = (action.timestampMs, action.indexHash, action.requestID.isEmpty)
         let handle = actions.insert(action)
-        actionSegments[segment, default: Segment()].held += 1
-        if segment == current { currentActions.append(handle) }
+        if segment == current {
+            currentActions.append(handle)
+        } else {
+            actionSegments[segment, default: Segment()].held += 1
+        }
         actionsByTime.insert(Held(handle: handle, segment: segment), atMs: timestampMs)
         if byUser {
             actionsByUser.insert(handle, hash: hash)
@@ -431,6 +441,9 @@ final class AttributionState {
 
     /// ``persist(to:)`` with the batch's own segments already encoded (``encodeCurrent()``).
     func persist(to store: SQLiteConnection, current encoded: CurrentSegments) throws(LocalLogError) {
+        // What the batch added to its own segments (closing and expiring took theirs out of `held` already).
+        impressionSegments[current]?.held += currentImpressions.count
+        actionSegments[current]?.held += currentActions.count
         try save(
             &impressionSegments, kind: .impressions, changed: changedImpressions, current: encoded.impressions,
             store: store)

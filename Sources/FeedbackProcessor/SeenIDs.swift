@@ -85,8 +85,16 @@ struct SeenIDs {
 
     /// Writes back every second this batch added to: its stored events, then the new ones.
     func write(to store: SQLiteConnection) throws(LocalLogError) {
+        // Grouped by run of one second (a dictionary update per key was a third of writing them).
         var bySecond: [Int64: [Key]] = [:]
-        for key in added { bySecond[Self.second(of: key.timestampMs), default: []].append(key) }
+        var start = added.startIndex
+        while start < added.endIndex {
+            let second = Self.second(of: added[start].timestampMs)
+            var end = start + 1
+            while end < added.endIndex, Self.second(of: added[end].timestampMs) == second { end += 1 }
+            bySecond[second, default: []].append(contentsOf: added[start..<end])
+            start = end
+        }
         var rows: [[SQLiteConnection.Value]] = []
         for (second, keys) in bySecond.sorted(by: { $0.key < $1.key }) {
             let old = (stored[second] ?? nil) ?? []
