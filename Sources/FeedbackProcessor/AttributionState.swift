@@ -63,15 +63,15 @@ final class AttributionState {
         /// Where the indexes file it: its request id + item's ``PairHash``, or user + item's without a request.
         let indexHash: UInt64
 
-        /// `indexHash`: see its comment; computed here when not given.
+        /// `indexHash`: see its comment; computed here when not given. `kind`: `EventKind(type)`, if known.
         init(
             eventID: String, type: String, requestID: String, user: String, item: String, timestampMs: Int64,
-            value: Double, indexHash: UInt64? = nil
+            value: Double, kind: EventKind? = nil, indexHash: UInt64? = nil
         ) {
             self.indexHash = indexHash ?? (requestID.isEmpty ? PairHash.of(user, item) : PairHash.of(requestID, item))
             self.eventID = eventID
             self.type = type
-            kind = EventKind(type)
+            self.kind = kind ?? EventKind(type)
             self.requestID = requestID
             self.user = user
             self.item = item

@@ -39,42 +39,38 @@ extension FeedbackProcessor {
         var folds: [ProfileFolder.Fold] = []
         folds.reserveCapacity(accepted.count)
         defer { profiles.fold(decoded, folds) }  // what was applied, even when a later event fails
-        for (position, index) in accepted.enumerated() {
-            // The index slots of the event a few ahead, loaded while this one is applied.
-            if position + Self.prefetchDistance < accepted.count {
-                Self.prefetch(decoded, accepted[position + Self.prefetchDistance], into: state)
-            }
-            // Read in place: a copy of the event (its ~200 bytes and a retain per string) was a tenth of
-            // this thread's time.
-            let applied = try decoded.withUnsafeBufferPointer { events throws(LocalLogError) -> Int64? in
+        // Events read in place (a copy of one, its ~200 bytes and a retain per string, was a tenth of this
+        // thread's time), through one buffer pointer for the poll (one per event retained the array each).
+        try decoded.withUnsafeBufferPointer { events throws(LocalLogError) in
+            for (position, index) in accepted.enumerated() {
+                // The index slots of the event a few ahead, loaded while this one is applied.
+                if position + Self.prefetchDistance < accepted.count {
+                    let ahead = events.baseAddress! + accepted[position + Self.prefetchDistance]
+                    state.prefetch(ahead.pointee.kind, hash: ahead.pointee.pairHash)
+                }
                 let event = events.baseAddress! + index
                 let (timestampMs, idHash) = (event.pointee.timestampMs, event.pointee.idHash)
                 guard try batch.seen.insert(.init(timestampMs: timestampMs, idHash: idHash), from: store) else {
                     statistics.duplicates += 1
-                    return nil
+                    continue
                 }
                 apply(event, to: &folds, index: index, state: state)
-                return timestampMs
+                statistics.processed += 1
+                if records[index].partition != partition {
+                    if partition != .min {
+                        newest[partition] = max(newest[partition, default: Int64.min], newestInRun)
+                    }
+                    partition = records[index].partition
+                    newestInRun = Int64.min
+                }
+                newestInRun = max(newestInRun, timestampMs)
             }
-            guard let timestampMs = applied else { continue }
-            statistics.processed += 1
-            if records[index].partition != partition {
-                if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
-                partition = records[index].partition
-                newestInRun = Int64.min
-            }
-            newestInRun = max(newestInRun, timestampMs)
         }
         if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
     }
 
     /// How many events ahead of the one applied the attribution indexes are prefetched.
     static let prefetchDistance = 8
-
-    /// Prefetches the index slots of `events[index]` (its fields read in place: no copy of its strings).
-    @inline(__always) static func prefetch(_ events: [DecodedEvent], _ index: Int, into state: AttributionState) {
-        events.withUnsafeBufferPointer { events in state.prefetch(events[index].kind, hash: events[index].pairHash) }
-    }
 
     /// Each record's event (``DecodedEvent/notAnEvent``: not a feedback event). Runs on any thread.
     static func decode(_ records: [SourceRecord]) -> [DecodedEvent] {
@@ -140,12 +136,12 @@ extension FeedbackProcessor {
     }
 
     /// Adds the event at `slot` (number `index` of its poll, a feedback event; its fields read in place) to the
-    /// attribution state, and hands it to the profile folder with the recall source a click or conversion
-    /// without one inherits from its impression.
+    /// attribution state, and hands it to the profile folder with the labels a click or conversion
+    /// without a recall source inherits it from (its impression's).
     func apply(
         _ slot: UnsafePointer<DecodedEvent>, to folds: inout [ProfileFolder.Fold], index: Int, state: AttributionState
     ) {
-        var inheritedSource: String?
+        var inherited: EventLabels?
         if slot.pointee.kind != .impression, !slot.pointee.requestID.isEmpty,
             slot.pointee.labels.recallSource == nil,
             // Only an impression whose attribution window is still open at the click (whatever the
@@ -155,9 +151,9 @@ extension FeedbackProcessor {
                 after: slot.pointee.timestampMs - attributionWindowMs, hash: slot.pointee.pairHash)
         {
             // A click carries no labels: it inherits its impression's recall source.
-            inheritedSource = shown.recallSource
+            inherited = shown
         }
-        folds.append(ProfileFolder.Fold(index: Int32(index), inheritedSource: inheritedSource))
+        folds.append(ProfileFolder.Fold(index: Int32(index), inherited: inherited))
         switch slot.pointee.kind {
         case .impression:
             state.add(
@@ -173,8 +169,7 @@ extension FeedbackProcessor {
                     eventID: slot.pointee.eventID, type: slot.pointee.type, requestID: slot.pointee.requestID,
                     user: slot.pointee.profileKey,
                     item: slot.pointee.itemID, timestampMs: slot.pointee.timestampMs,
-                    value: slot.pointee.amount ?? 0,
-                    indexHash: slot.pointee.pairHash))
+                    value: slot.pointee.amount ?? 0, kind: slot.pointee.kind, indexHash: slot.pointee.pairHash))
         case .other:
             break
         }

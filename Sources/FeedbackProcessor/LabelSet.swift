@@ -13,6 +13,8 @@ final class LabelSet: Sendable {
     let dictionary: [String: String]
     /// `recall_source`, if the set has one.
     let recallSource: String?
+    /// The profile affinity features of `recallSource`: `recall_source=…` per channel (`hot|ann` is two).
+    let recallSourceFeatures: [String]
     /// The set as a JSON object, keys sorted.
     let json: [UInt8]
     /// The set as ``SegmentWriter/labels(_:)-([String:String])`` writes it.
@@ -21,6 +23,7 @@ final class LabelSet: Sendable {
     init(_ dictionary: [String: String]) {
         self.dictionary = dictionary
         recallSource = dictionary["recall_source"]
+        recallSourceFeatures = recallSource?.split(separator: "|").map { "recall_source=\($0)" } ?? []
         let writer = JSONWriter(capacity: 64)
         writer.labels(dictionary)
         json = writer.bytes
@@ -82,6 +85,8 @@ struct EventLabels: @unchecked Sendable, Equatable {
 
     var dictionary: [String: String] { reference._withUnsafeGuaranteedRef { $0.dictionary } }
     var recallSource: String? { reference._withUnsafeGuaranteedRef { $0.recallSource } }
+    /// `recall_source=…` per channel of `recallSource` (none without one), made once per set.
+    var recallSourceFeatures: [String] { reference._withUnsafeGuaranteedRef { $0.recallSourceFeatures } }
     var isEmpty: Bool { reference._withUnsafeGuaranteedRef { $0.dictionary.isEmpty } }
     /// The set's identity: equal for copies of one `EventLabels` (equal sets may still differ when owned).
     var identity: ObjectIdentifier { reference._withUnsafeGuaranteedRef { ObjectIdentifier($0) } }

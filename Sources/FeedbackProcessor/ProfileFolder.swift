@@ -15,18 +15,18 @@ import FeedbackLog
 /// ```swift
 /// let folder = ProfileFolder(storePath: path, halfLifeMs: 86_400_000, recentClicks: 20)
 /// folder.begin(forgettingCommitted: false)
-/// folder.fold(events, [ProfileFolder.Fold(index: 0, inheritedSource: nil)])  // after each poll
+/// folder.fold(events, [ProfileFolder.Fold(index: 0, inherited: nil)])  // after each poll
 /// let folded = try folder.finish().wait()  // then write folded.rows and folded.metrics
 /// folder.end(committed: true)  // the batch's profiles serve the next one
 /// ```
 final class ProfileFolder: @unchecked Sendable {
     // @unchecked Sendable: every mutable field is used only by blocks on `queue`, which runs one at a time.
 
-    /// An applied event: its index in the poll's events, and the recall source a click or conversion
-    /// without its own takes from the impression it follows (nil: none open).
+    /// An applied event: its index in the poll's events, and the labels of the impression a click or
+    /// conversion without a recall source of its own follows, whose recall source it takes (nil: none open).
     struct Fold {
         var index: Int32
-        var inheritedSource: String?
+        var inherited: EventLabels?
     }
 
     /// What a batch folded: profile rows (user, encoded profile) in key order, the profiles themselves (which
@@ -119,8 +119,8 @@ final class ProfileFolder: @unchecked Sendable {
                 scene: String, source: String,
                 index: Dictionary<FeedbackProcessor.MetricsKey, FeedbackProcessor.MetricsTotals>.Index
             )] = []
-        /// Affinity feature names by `recall_source` label value and by category, built once per value.
-        var featureNames: [String: [String]] = [:]
+        /// Affinity feature names by category, built once per value (those of recall sources: by their
+        /// label set, ``EventLabels/recallSourceFeatures``).
         var categoryFeatureNames: [String: String] = [:]
 
         init(storePath: String, halfLifeMs: Double, recentClicks: Int) {
@@ -145,7 +145,7 @@ final class ProfileFolder: @unchecked Sendable {
                 // method, it was copied whole and destroyed (its strings retained and released) per event.
                 try events.withUnsafeBufferPointer { events throws(LocalLogError) in
                     for fold in folds where events[Int(fold.index)].isEvent {
-                        try self.fold(events.baseAddress! + Int(fold.index), inheritedSource: fold.inheritedSource)
+                        try self.fold(events.baseAddress! + Int(fold.index), inherited: fold.inherited)
                     }
                 }
             } catch {
@@ -172,9 +172,11 @@ final class ProfileFolder: @unchecked Sendable {
             (metricsMinute, minuteMetrics) = (.min, [])
         }
 
-        private mutating func fold(_ event: UnsafePointer<DecodedEvent>, inheritedSource: String?) throws(LocalLogError)
+        private mutating func fold(_ event: UnsafePointer<DecodedEvent>, inherited: EventLabels?) throws(LocalLogError)
         {
-            let recallSource = event.pointee.labels.recallSource ?? inheritedSource
+            // The labels the recall source comes from: the event's, else its impression's.
+            let sourceLabels = event.pointee.labels.recallSource != nil ? event.pointee.labels : inherited
+            let recallSource = sourceLabels?.recallSource
             let name = event.pointee.profileKey
             if !name.isEmpty {
                 let user = ProfileKey(name, hash: event.pointee.profileHash)
@@ -198,7 +200,7 @@ final class ProfileFolder: @unchecked Sendable {
                             timestampMs: event.pointee.timestampMs)
                         : nil,
                     weight: weight,
-                    features: weight == 0 ? [] : recallSource.map { sourceFeatures($0) } ?? [],
+                    features: weight == 0 ? [] : sourceLabels?.recallSourceFeatures ?? [],
                     extraFeature: weight == 0 ? nil : event.pointee.category.map { categoryFeature($0) },
                     halfLifeMs: halfLifeMs, recentClicks: recentClicks)
             }
@@ -239,16 +241,6 @@ final class ProfileFolder: @unchecked Sendable {
             try opened.execute("PRAGMA query_only=1; PRAGMA busy_timeout=10000;")
             reader = opened
             return opened
-        }
-
-        /// `recall_source=…` names per label value, built once per distinct value (a few: the recall
-        /// channels) rather than split and formatted for every click.
-        private mutating func sourceFeatures(_ sources: String) -> [String] {
-            if let names = featureNames[sources] { return names }
-            if featureNames.count >= 4096 { featureNames.removeAll(keepingCapacity: true) }
-            let names = sources.split(separator: "|").map { "recall_source=\($0)" }
-            featureNames[sources] = names
-            return names
         }
 
         /// `category=…`, built once per distinct category.
