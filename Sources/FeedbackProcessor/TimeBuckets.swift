@@ -2,8 +2,10 @@
 /// takes what is due without touching the rest. (Closing by scanning each batch's segment rebuilt the whole
 /// segment every time; closing after every poll made that ten times as often.)
 ///
-/// Seconds are kept in order in an array: events arrive nearly in time order, so a new second goes at or near
-/// the end, found by looking back from there (no hashing per element).
+/// Seconds are kept in order in an array: events arrive nearly in time order, so most go into the last
+/// second; any other is found by binary search (no hashing per element). Partitions read in turn can be
+/// hundreds of seconds apart: looking back from the end one second at a time was 3 % of the processor's
+/// work from Kafka.
 ///
 /// ```swift
 /// var open = TimeBuckets<Impression>()
@@ -25,7 +27,15 @@ struct TimeBuckets<Element> {
         let second = Self.second(ofMs: ms)
         count += 1
         var index = buckets.count
-        while index > head, buckets[index - 1].second > second { index -= 1 }
+        if index > head, buckets[index - 1].second > second {
+            // The first bucket after `second`, in head ..< count - 1 (the last one is after it).
+            var (low, high) = (head, buckets.count - 1)
+            while low < high {
+                let middle = (low + high) / 2
+                if buckets[middle].second > second { high = middle } else { low = middle + 1 }
+            }
+            index = low
+        }
         if index > head, buckets[index - 1].second == second {
             buckets[index - 1].elements.append(element)
         } else {

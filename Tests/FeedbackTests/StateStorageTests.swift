@@ -2,6 +2,7 @@ import FeedbackLog
 import Foundation
 import Testing
 
+@testable import Feedback
 @testable import FeedbackProcessor
 
 /// The pieces the processor keeps its state with: multi-row statements and the segment codec.
@@ -302,6 +303,27 @@ import Testing
         #expect(buckets.removeThrough(269_999) { $0 }.count == 250)
         #expect(buckets.count == 250)
         #expect(TimeBuckets<Int>.second(ofMs: .min) < 0 && TimeBuckets<Int>.second(ofMs: -1) == -1)
+    }
+
+    /// Times from partitions read in turn, hundreds of seconds apart, in any order: each lands in its
+    /// second (found by binary search) and comes out exactly when due.
+    @Test func timeBucketsFileScatteredSecondsWhereTheyBelong() {
+        var random = SplitMix64(seed: 7)
+        var buckets = TimeBuckets<Int64>()
+        var held: [Int64] = []
+        for round in 0..<40 {
+            for _ in 0..<500 {
+                let time = Int64(random.next() % 600_000) + Int64(round) * 5_000 - 1_000
+                buckets.insert(time, atMs: time)
+                held.append(time)
+            }
+            let limit = Int64(round) * 15_000 + Int64(random.next() % 1_000)
+            let due = buckets.removeThrough(limit) { $0 }
+            #expect(due.sorted() == held.filter { $0 <= limit }.sorted(), "round \(round)")
+            held.removeAll { $0 <= limit }
+            #expect(buckets.count == held.count)
+        }
+        #expect(buckets.removeThrough(.max) { $0 }.sorted() == held.sorted())
     }
 
     /// A segment reads back what was written (integers, doubles by bit pattern, UTF-8 and empty strings,
