@@ -1,3 +1,4 @@
+import CPrefetch
 import Dispatch
 import FeedbackLog
 
@@ -102,7 +103,15 @@ final class ProfileFolder: @unchecked Sendable {
         let halfLifeMs: Double
         let recentClicks: Int
         var reader: SQLiteConnection?
+        /// The batch's metrics (its profiles are in `keys` and `profiles` until `finish()`).
         var batch = Folded()
+        /// The batch's profiles in the order first touched, found through `profileSlots` by their key's hash
+        /// (as ``Slab`` handles are through a ``PairIndex``). A `Dictionary` hashed every key with SipHash
+        /// per event, and its entries could not be prefetched: the profiles outgrow the caches, and folding
+        /// waited for memory on most events.
+        var keys: [ProfileKey] = []
+        var profiles: [StoredProfile] = []
+        var profileSlots = PairIndex()
         /// The profiles the last committed batch wrote, as it wrote them: a user active in consecutive
         /// batches is taken from here rather than read and decoded again (7 % of the processor's thread when
         /// every user recurs). Taken out as they are used; emptied when a batch fails and when another
@@ -132,10 +141,35 @@ final class ProfileFolder: @unchecked Sendable {
         mutating func begin(forgettingCommitted: Bool) {
             if forgettingCommitted { committed.removeAll() }
             batch = Folded()
-            // About as many users as the last batch (growing from empty rehashed every profile a dozen times).
-            batch.profiles.reserveCapacity(committed.count)
+            (keys, profiles, profileSlots) = ([], [], PairIndex())
+            // About as many users as the last batch.
+            keys.reserveCapacity(committed.count)
+            profiles.reserveCapacity(committed.count)
             (metricsMinute, minuteMetrics) = (.min, [])
             failure = nil
+        }
+
+        // `profileIndex` and `prefetch` only read, but are `mutating`: called from the fold loop's closure,
+        // which holds the state `inout`, a non-mutating call copied the whole state (every array and
+        // dictionary retained and released) per event.
+
+        /// Where `user`'s profile is in `profiles`, if the batch holds it.
+        @inline(__always) mutating func profileIndex(of user: String, hash: UInt64) -> Int? {
+            var found: Int?
+            profileSlots.forEach(hash: hash) { slot in
+                if found == nil, keys[Int(slot)].name == user { found = Int(slot) }
+            }
+            return found
+        }
+
+        /// Starts loading what folding `event` will read: its profile's slot (`stage` 0), else, the slot
+        /// loaded by now, the profile itself (`stage` 1) — a few events ahead of each.
+        @inline(__always) mutating func prefetch(for event: UnsafePointer<DecodedEvent>, stage: Int) {
+            guard stage == 1 else { return profileSlots.prefetch(hash: event.pointee.profileHash) }
+            guard let index = profileIndex(of: event.pointee.profileKey, hash: event.pointee.profileHash) else {
+                return
+            }
+            profiles.withUnsafeBufferPointer { feedback_prefetch($0.baseAddress! + index) }
         }
 
         mutating func fold(_ events: [DecodedEvent], _ folds: [Fold]) {
@@ -144,8 +178,21 @@ final class ProfileFolder: @unchecked Sendable {
                 // Each event read where it lies, through a pointer: passed as a value to this mutating
                 // method, it was copied whole and destroyed (its strings retained and released) per event.
                 try events.withUnsafeBufferPointer { events throws(LocalLogError) in
-                    for fold in folds where events[Int(fold.index)].isEvent {
-                        try self.fold(events.baseAddress! + Int(fold.index), inherited: fold.inherited)
+                    let base = events.baseAddress!
+                    for position in folds.indices {
+                        // The profiles a few events ahead: their slots, then (those slots loaded) themselves.
+                        if position + 2 * FeedbackProcessor.prefetchDistance < folds.count {
+                            prefetch(
+                                for: base + Int(folds[position + 2 * FeedbackProcessor.prefetchDistance].index),
+                                stage: 0)
+                        }
+                        if position + FeedbackProcessor.prefetchDistance < folds.count {
+                            prefetch(
+                                for: base + Int(folds[position + FeedbackProcessor.prefetchDistance].index), stage: 1)
+                        }
+                        let fold = folds[position]
+                        guard events[Int(fold.index)].isEvent else { continue }
+                        try self.fold(base + Int(fold.index), inherited: fold.inherited)
                     }
                 }
             } catch {
@@ -158,9 +205,11 @@ final class ProfileFolder: @unchecked Sendable {
             var folded = Folded()
             swap(&folded, &batch)
             (metricsMinute, minuteMetrics) = (.min, [])
-            folded.rows = folded.profiles.sorted(by: { $0.key.name < $1.key.name }).map {
-                ($0.key.name, $0.value.encoded())
+            folded.rows = zip(keys, profiles).sorted(by: { $0.0.name < $1.0.name }).map {
+                ($0.0.name, $0.1.encoded())
             }
+            folded.profiles = Dictionary(uniqueKeysWithValues: zip(keys, profiles))
+            (keys, profiles, profileSlots) = ([], [], PairIndex())
             pending = folded.profiles
             return folded
         }
@@ -169,6 +218,7 @@ final class ProfileFolder: @unchecked Sendable {
             committed = wasCommitted ? pending ?? [:] : [:]
             pending = nil
             batch = Folded()
+            (keys, profiles, profileSlots) = ([], [], PairIndex())
             (metricsMinute, minuteMetrics) = (.min, [])
         }
 
@@ -181,18 +231,22 @@ final class ProfileFolder: @unchecked Sendable {
             if !name.isEmpty {
                 let user = ProfileKey(name, hash: event.pointee.profileHash)
                 let weight = ProcessorConfiguration.weight(event.pointee.kind, event.pointee.type)
-                var index = batch.profiles.index(forKey: user)
+                var index = profileIndex(of: name, hash: event.pointee.profileHash)
                 if index == nil {
+                    let profile: StoredProfile
                     if let kept = committed.removeValue(forKey: user) {
-                        batch.profiles[user] = kept
+                        profile = kept
                     } else {
-                        batch.profiles[user] = try StoredProfile.read(user: name, from: connection()) ?? StoredProfile()
+                        profile = try StoredProfile.read(user: name, from: connection()) ?? StoredProfile()
                     }
-                    index = batch.profiles.index(forKey: user)
+                    index = profiles.count
+                    keys.append(user)
+                    profiles.append(profile)
+                    profileSlots.insert(Int32(index!), hash: event.pointee.profileHash)
                 }
                 // The affinity features of a weighted event: one per recall source (`hot|ann` is two), and its
                 // category.
-                batch.profiles.values[index!].record(
+                profiles[index!].record(
                     event.pointee.type, at: event.pointee.timestampMs,
                     click: event.pointee.kind == .click
                         ? StoredProfile.Click(
