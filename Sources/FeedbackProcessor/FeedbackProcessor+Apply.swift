@@ -9,64 +9,80 @@ extension FeedbackProcessor {
         _ records: [SourceRecord], _ decoded: [DecodedEvent], applied: inout [Int32: Int64],
         newest: inout [Int32: Int64], batch: inout BatchState, statistics: inout ProcessorStatistics
     ) throws(LocalLogError) {
+        let state = try attribution()  // once per poll, not a retain and release per event
+        var folds: [ProfileFolder.Fold] = []
+        folds.reserveCapacity(records.count)
+        defer { profiles.fold(decoded, folds) }  // what was applied, even when a later event fails
+        // Records and events read in place, through one buffer pointer each for the poll: a copy of an event
+        // (its ~200 bytes and a retain per string) was a tenth of this thread's time, and a record copied
+        // or a buffer pointer taken per event retained an array each.
+        try records.withUnsafeBufferPointer { records throws(LocalLogError) in
+            try decoded.withUnsafeBufferPointer { events throws(LocalLogError) in
+                let accepted = accept(records, events, applied: &applied, statistics: &statistics)
+                var partition = Int32.min
+                var newestInRun = Int64.min
+                for (position, index) in accepted.enumerated() {
+                    // The index slots of the event a few ahead, loaded while this one is applied.
+                    if position + Self.prefetchDistance < accepted.count {
+                        let ahead = events.baseAddress! + accepted[position + Self.prefetchDistance]
+                        state.prefetch(ahead.pointee.kind, hash: ahead.pointee.pairHash)
+                    }
+                    let event = events.baseAddress! + index
+                    let (timestampMs, idHash) = (event.pointee.timestampMs, event.pointee.idHash)
+                    guard try batch.seen.insert(.init(timestampMs: timestampMs, idHash: idHash), from: store) else {
+                        statistics.duplicates += 1
+                        continue
+                    }
+                    apply(event, to: &folds, index: index, state: state)
+                    statistics.processed += 1
+                    if records[index].partition != partition {
+                        if partition != .min {
+                            newest[partition] = max(newest[partition, default: Int64.min], newestInRun)
+                        }
+                        partition = records[index].partition
+                        newestInRun = Int64.min
+                    }
+                    newestInRun = max(newestInRun, timestampMs)
+                }
+                if partition != .min {
+                    newest[partition] = max(newest[partition, default: Int64.min], newestInRun)
+                }
+            }
+        }
+    }
+
+    /// The indices of the poll's events to apply: skips what the store already applied (by offset, moving
+    /// `applied` on) and records that are not feedback events (counted and logged).
+    private func accept(
+        _ records: UnsafeBufferPointer<SourceRecord>, _ events: UnsafeBufferPointer<DecodedEvent>,
+        applied: inout [Int32: Int64], statistics: inout ProcessorStatistics
+    ) -> [Int] {
         // Records come in runs of one partition: its offsets are looked up once per run.
-        var accepted: [Int] = []  // indices of the events to apply
+        var accepted: [Int] = []
         accepted.reserveCapacity(records.count)
         var partition = Int32.min
         var appliedUpTo: Int64 = -1
-        for (index, record) in records.enumerated() {
-            if record.partition != partition {
+        for index in records.indices {
+            if records[index].partition != partition {
                 if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
-                partition = record.partition
+                partition = records[index].partition
                 appliedUpTo = applied[partition, default: -1]
             }
-            if record.offset <= appliedUpTo {
+            if records[index].offset <= appliedUpTo {
                 statistics.duplicates += 1  // redelivered after a rebalance or restart: already applied
                 continue
             }
-            appliedUpTo = record.offset
-            guard decoded.withUnsafeBufferPointer({ $0[index].isEvent }) else {
+            appliedUpTo = records[index].offset
+            guard events[index].isEvent else {
                 statistics.invalid += 1
-                counters.invalidRecord(partition: record.partition, offset: record.offset, payload: record.payload)
+                counters.invalidRecord(
+                    partition: records[index].partition, offset: records[index].offset, payload: records[index].payload)
                 continue
             }
             accepted.append(index)
         }
         if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
-        partition = Int32.min
-        var newestInRun = Int64.min
-        let state = try attribution()  // once per poll, not a retain and release per event
-        var folds: [ProfileFolder.Fold] = []
-        folds.reserveCapacity(accepted.count)
-        defer { profiles.fold(decoded, folds) }  // what was applied, even when a later event fails
-        // Events read in place (a copy of one, its ~200 bytes and a retain per string, was a tenth of this
-        // thread's time), through one buffer pointer for the poll (one per event retained the array each).
-        try decoded.withUnsafeBufferPointer { events throws(LocalLogError) in
-            for (position, index) in accepted.enumerated() {
-                // The index slots of the event a few ahead, loaded while this one is applied.
-                if position + Self.prefetchDistance < accepted.count {
-                    let ahead = events.baseAddress! + accepted[position + Self.prefetchDistance]
-                    state.prefetch(ahead.pointee.kind, hash: ahead.pointee.pairHash)
-                }
-                let event = events.baseAddress! + index
-                let (timestampMs, idHash) = (event.pointee.timestampMs, event.pointee.idHash)
-                guard try batch.seen.insert(.init(timestampMs: timestampMs, idHash: idHash), from: store) else {
-                    statistics.duplicates += 1
-                    continue
-                }
-                apply(event, to: &folds, index: index, state: state)
-                statistics.processed += 1
-                if records[index].partition != partition {
-                    if partition != .min {
-                        newest[partition] = max(newest[partition, default: Int64.min], newestInRun)
-                    }
-                    partition = records[index].partition
-                    newestInRun = Int64.min
-                }
-                newestInRun = max(newestInRun, timestampMs)
-            }
-        }
-        if partition != .min { newest[partition] = max(newest[partition, default: Int64.min], newestInRun) }
+        return accepted
     }
 
     /// How many events ahead of the one applied the attribution indexes are prefetched.
