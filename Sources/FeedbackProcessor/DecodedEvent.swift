@@ -91,6 +91,25 @@ extension DecodedEvent {
         }
     }
 
+    /// ``decode(json:fallbackID:labels:)`` built in `slot` (uninitialized memory), which it always
+    /// initializes: with the event, or ``notAnEvent``. Returns whether it was an event.
+    static func decode(
+        json payload: UnsafeBufferPointer<UInt8>, fallbackID: @autoclosure () -> String, labels: inout LabelCache,
+        initializing slot: UnsafeMutablePointer<DecodedEvent>
+    ) -> Bool {
+        do {
+            if try EventJSONReader.decode(payload, fallbackID: fallbackID(), labels: &labels, initializing: slot) {
+                return true
+            }
+            slot.initialize(to: .notAnEvent)
+            return false
+        } catch {
+            let event = DecodedEvent(foundationJSON: Array(payload), fallbackID: fallbackID())
+            slot.initialize(to: event ?? .notAnEvent)
+            return event != nil
+        }
+    }
+
     /// The reference decoding through `JSONSerialization`: for what the fast reader leaves to it.
     init?(foundationJSON payload: [UInt8], fallbackID: String) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],

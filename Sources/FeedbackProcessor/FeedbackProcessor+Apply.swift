@@ -91,13 +91,16 @@ extension FeedbackProcessor {
     /// Each record's event (``DecodedEvent/notAnEvent``: not a feedback event). Runs on any thread.
     static func decode(_ records: [SourceRecord]) -> [DecodedEvent] {
         var labels = LabelCache()
-        return records.map { record in
-            if let event = DecodedEvent.decode(
-                json: record.payload, fallbackID: "\(record.partition)-\(record.offset)", labels: &labels)
-            {
-                return event
+        // Built in the array's storage (see `DecodedEvent.decode(json:fallbackID:labels:initializing:)`).
+        return [DecodedEvent](unsafeUninitializedCapacity: records.count) { events, count in
+            for record in records {
+                record.payload.withUnsafeBufferPointer { payload in
+                    _ = DecodedEvent.decode(
+                        json: payload, fallbackID: "\(record.partition)-\(record.offset)", labels: &labels,
+                        initializing: events.baseAddress! + count)
+                }
+                count += 1
             }
-            return .notAnEvent
         }
     }
 

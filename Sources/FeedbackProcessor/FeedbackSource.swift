@@ -150,23 +150,20 @@ protocol DecodingSource: FeedbackSource {
 
 extension KafkaSource: DecodingSource {
     func pollDecoded(max: Int, timeout: Duration) throws -> PollAhead.Poll {
-        var poll: PollAhead.Poll = ([], [])
-        poll.records.reserveCapacity(Swift.min(max, 10_000))
-        poll.events.reserveCapacity(Swift.min(max, 10_000))
+        // Events are built in the array's storage, allocated for the whole poll: at most this many per poll.
+        let limit = Swift.min(max, 65_536)
+        var records: [SourceRecord] = []
+        records.reserveCapacity(limit)
         var labels = LabelCache()
-        consumer.poll(max: max, timeout: timeout) { partition, offset, payload in
-            // Bound, then moved into the array: `event == nil` and `event ?? .notAnEvent` each copied it.
-            if let event = DecodedEvent.decode(
-                json: payload.assumingMemoryBound(to: UInt8.self), fallbackID: "\(partition)-\(offset)",
-                labels: &labels)
-            {
-                poll.records.append(SourceRecord(partition: partition, offset: offset, payload: []))
-                poll.events.append(event)
-            } else {
-                poll.records.append(SourceRecord(partition: partition, offset: offset, payload: Array(payload)))
-                poll.events.append(.notAnEvent)
+        let events = [DecodedEvent](unsafeUninitializedCapacity: limit) { events, count in
+            consumer.poll(max: limit, timeout: timeout) { partition, offset, payload in
+                let event = DecodedEvent.decode(
+                    json: payload.assumingMemoryBound(to: UInt8.self), fallbackID: "\(partition)-\(offset)",
+                    labels: &labels, initializing: events.baseAddress! + count)
+                count += 1
+                records.append(SourceRecord(partition: partition, offset: offset, payload: event ? [] : Array(payload)))
             }
         }
-        return poll
+        return (records, events)
     }
 }

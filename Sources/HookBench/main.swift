@@ -73,14 +73,25 @@ if CommandLine.arguments.dropFirst().first == "decode" {
 // `feedback-hook-bench process LOG DIRECTORY`: the processor over an embedded local log, from its start,
 // into a new store and samples under DIRECTORY, on a plain thread (callgrind cannot run the async `feedback
 // process`): for counting the processor's instructions per event, all threads together.
-if CommandLine.arguments.dropFirst().first == "process", CommandLine.arguments.count == 4 {
-    let (log, directory) = (CommandLine.arguments[2], CommandLine.arguments[3])
+// `feedback-hook-bench process BROKER TOPIC DIRECTORY`: the same over a Kafka topic, read whole by a group
+// of its own (joined before the first batch, as `feedback bench` does), until it is idle for 2 s.
+if CommandLine.arguments.dropFirst().first == "process", [4, 5].contains(CommandLine.arguments.count) {
+    let directory = CommandLine.arguments.last!
     var configuration = ProcessorConfiguration(
         storePath: directory + "/processor.sqlite", samplesDirectory: directory + "/samples")
     configuration.attributionWindow = .seconds(60)
-    let processor = try FeedbackProcessor(
-        log: LocalLog(configuration: .init(path: log)), configuration: configuration)
-    let statistics = try processor.processAvailable()
+    let processor: FeedbackProcessor
+    if CommandLine.arguments.count == 5 {
+        let source = try KafkaSource(
+            brokers: [CommandLine.arguments[2]], topic: CommandLine.arguments[3],
+            group: "hook-bench-\(UUID().uuidString.prefix(6))")
+        guard try source.join(timeout: .seconds(60)) else { fatalError("no partitions assigned within 60 s") }
+        processor = try FeedbackProcessor(source: source, configuration: configuration)
+    } else {
+        processor = try FeedbackProcessor(
+            log: LocalLog(configuration: .init(path: CommandLine.arguments[2])), configuration: configuration)
+    }
+    let statistics = try processor.processAvailable(idle: .seconds(2))
     print(#"{"processed":\#(statistics.processed),"samples":\#(statistics.samples)}"#)
     exit(0)
 }
