@@ -28,15 +28,14 @@ struct ClosedImpression: Sendable {
     }
 
     /// Writes the sample's JSON line: keys in sorted order, written with the collector's JSON writer
-    /// (Foundation's sortedKeys collates through ICU and was half of the processor's time).
+    /// (Foundation's sortedKeys collates through ICU and was half of the processor's time). Constant runs
+    /// between values are one `raw` each (a call into the writer's module costs about as much as the copy).
     func writeSample(to writer: JSONWriter) {
         writer.raw("{\"click_ts_ms\":")
         if let firstClickMs { writer.int(firstClickMs) } else { writer.raw("null") }
-        writer.raw(clicks > 0 ? ",\"clicked\":true" : ",\"clicked\":false")
-        writer.raw(",\"conversion_value\":")
+        writer.raw(clicks > 0 ? ",\"clicked\":true,\"conversion_value\":" : ",\"clicked\":false,\"conversion_value\":")
         writer.double(conversionValue)
-        writer.raw(conversions > 0 ? ",\"converted\":true" : ",\"converted\":false")
-        writer.raw(",\"device_id\":")
+        writer.raw(conversions > 0 ? ",\"converted\":true,\"device_id\":" : ",\"converted\":false,\"device_id\":")
         writer.string(impression.device)
         writer.raw(",\"impression_id\":")
         writer.string(impression.eventID)
@@ -44,8 +43,7 @@ struct ClosedImpression: Sendable {
         writer.int(impression.timestampMs)
         writer.raw(",\"item_id\":")
         writer.string(impression.item)
-        writer.raw(clicks > 0 ? ",\"label\":1" : ",\"label\":0")
-        writer.raw(",\"labels\":")
+        writer.raw(clicks > 0 ? ",\"label\":1,\"labels\":" : ",\"label\":0,\"labels\":")
         impression.labels.withJSON { writer.append($0) }
         writer.raw(",\"position\":")
         writer.int(impression.position)
@@ -57,7 +55,6 @@ struct ClosedImpression: Sendable {
         writer.double(impression.score)
         writer.raw(",\"user_id\":")
         writer.string(impression.user)
-        writer.byte(UInt8(ascii: "}"))
-        writer.byte(UInt8(ascii: "\n"))
+        writer.raw("}\n")
     }
 }

@@ -39,7 +39,12 @@ struct TimeBuckets<Element> {
         if index > head, buckets[index - 1].second == second {
             buckets[index - 1].elements.append(element)
         } else {
-            buckets.insert((second, [element]), at: index)
+            // A new second holds about as many as the one before it: room for them at once, rather than
+            // the array growing (and being copied) a dozen times.
+            var elements: [Element] = []
+            elements.reserveCapacity(index > head ? min(buckets[index - 1].elements.count, 1 << 16) : 1)
+            elements.append(element)
+            buckets.insert((second, elements), at: index)
         }
     }
 
