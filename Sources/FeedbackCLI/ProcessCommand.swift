@@ -38,11 +38,18 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Input records per transaction, at most (a batch ends early when nothing more is ready).")
     var batchSize: Int = 250_000
 
+    @Option(help: "Milliseconds a batch waits for more records when none are ready, before it ends.")
+    var batchLingerMs: Int = 20
+
     func makeProcessor(reading: Bool = true) throws -> FeedbackProcessor {
         var configuration = ProcessorConfiguration(storePath: store, samplesDirectory: samples)
         configuration.attributionWindow = .seconds(windowSeconds)
         guard batchSize >= 1 else { throw ValidationError("--batch-size \(batchSize): use 1 or more records") }
         configuration.batchSize = batchSize
+        guard (0...60_000).contains(batchLingerMs) else {
+            throw ValidationError("--batch-linger-ms \(batchLingerMs): use 0 to 60000 milliseconds")
+        }
+        configuration.batchLinger = .milliseconds(batchLingerMs)
         var sinks: [any ProfileSink] = []
         if let redis, reading {
             let parts = redis.split(separator: ":")

@@ -81,6 +81,9 @@ public final class FeedbackProcessor {
         ] where !(1...century).contains(window.milliseconds) {
             throw ProcessorError.configuration("\(name) is \(window): use 1 ms to 100 years")
         }
+        guard (.zero...Duration.seconds(60)).contains(configuration.batchLinger) else {
+            throw ProcessorError.configuration("batchLinger is \(configuration.batchLinger): use 0 to 60 seconds")
+        }
         guard (1...9).contains(configuration.samplesCompressionLevel) else {
             throw ProcessorError.configuration(
                 "samplesCompressionLevel is \(configuration.samplesCompressionLevel): use 1 (fastest) to 9 (smallest)")
@@ -276,7 +279,7 @@ public final class FeedbackProcessor {
                     total < configuration.batchSize
                     ? PollAhead(
                         source, max: min(configuration.pollSize, configuration.batchSize - total),
-                        retiring: retired)
+                        linger: configuration.batchLinger, retiring: retired)
                     : nil
                 if ahead != nil {
                     retired = nil

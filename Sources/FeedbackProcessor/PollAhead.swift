@@ -20,14 +20,16 @@ struct PollAhead {
 
     private let work: BackgroundWork<Poll>
 
-    /// Starts reading up to `max` records. `retired` — a poll already applied, held by nothing else — is
-    /// freed on the other thread too: freeing ten thousand records and their events was 5 % of the
-    /// processor's own thread.
-    init(_ source: any FeedbackSource, max: Int, retiring retired: Poll? = nil) {
+    /// Starts reading up to `max` records: those ready, or — none being ready — the first to arrive within
+    /// `linger`. `retired` — a poll already applied, held by nothing else — is freed on the other thread
+    /// too: freeing ten thousand records and their events was 5 % of the processor's own thread.
+    init(_ source: any FeedbackSource, max: Int, linger: Duration = .zero, retiring retired: Poll? = nil) {
         let lent = Lent(source: source)
         work = BackgroundWork { [retired] in
             withExtendedLifetime(retired) {}
-            return try Self.poll(lent.source, max: max, timeout: .zero)
+            let ready = try Self.poll(lent.source, max: max, timeout: .zero)
+            guard ready.records.isEmpty, linger > .zero else { return ready }
+            return try Self.poll(lent.source, max: max, timeout: linger)
         }
     }
 
