@@ -16,7 +16,10 @@ let package = Package(
         .library(name: "Feedback", targets: ["Feedback"]),
         .library(name: "FeedbackKafka", targets: ["FeedbackKafka"]),
         .library(name: "FeedbackLog", targets: ["FeedbackLog"]),
+        .library(name: "FeedbackWire", targets: ["FeedbackWire"]),
         .library(name: "FeedbackProcessor", targets: ["FeedbackProcessor"]),
+        .library(name: "FeedbackProcessorRedis", targets: ["FeedbackProcessorRedis"]),
+        .library(name: "FeedbackProcessorClickHouse", targets: ["FeedbackProcessorClickHouse"]),
         .executable(name: "feedback", targets: ["FeedbackCLI"]),
         .executable(name: "feedback-hook-bench", targets: ["HookBench"]),
     ],
@@ -42,22 +45,31 @@ let package = Package(
         ),
         // reckit's pipeline: context, items, nodes, hooks.
         .target(name: "Pipeline"),
+        // The CPU's prefetch hint (one inline C function).
+        .systemLibrary(name: "CPrefetch"),
+        // Speed tricks in one small place: word-at-a-time byte tests, a slab, open-addressing indexes, time
+        // buckets, seen-id tables, prefetching. Unsafe pointers live here (and in FeedbackWire), nowhere above.
+        .target(name: "FastCollections", dependencies: ["CPrefetch"]),
         // Feedback events, the collector (bounded, non-blocking) and the pipeline hook.
         .target(
             name: "Feedback",
             dependencies: [
-                "Pipeline",
+                "Pipeline", "FastCollections",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The only place that sees SQLite's C API.
+        // The event's bytes: the fast JSON reader of feedback events (public API: `EventReader`) and the
+        // compact binary codec of the processor's stored state.
+        .target(name: "FeedbackWire", dependencies: ["Feedback", "FastCollections"]),
+        // SQLite's C headers, and the one Swift connection over them (local log, processor store).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
         // The durable local log: embedded default transport, outage spool, durable mode, reader API.
         .target(
             name: "FeedbackLog",
-            dependencies: ["Feedback", "CSQLite", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Feedback", "SQLiteStore", .product(name: "Logging", package: "swift-log")]
         ),
         // The Kafka transport of the collector, with its spool and replayer.
         .target(
@@ -76,15 +88,18 @@ let package = Package(
         .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(name: "Deflate", dependencies: ["CLibdeflate", "CIsal"]),
-        .systemLibrary(name: "CPrefetch"),
-        // The stream processor: user profiles, training samples, live metrics.
+        // The stream processor: user profiles, training samples, live metrics (a folder per stage).
         .target(
             name: "FeedbackProcessor",
             dependencies: [
-                "Feedback", "FeedbackLog", "Kafka", "Redis", "Deflate", "Pipeline", "CPrefetch",
+                "Feedback", "FeedbackWire", "FastCollections", "SQLiteStore", "FeedbackLog", "Kafka", "Deflate",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The processor's network sinks, apart so that the core links no network client.
+        .target(name: "FeedbackProcessorRedis", dependencies: ["FeedbackProcessor", "Redis"]),
+        .target(name: "FeedbackProcessorClickHouse", dependencies: ["FeedbackProcessor"]),
         // Benchmarks (feedback bench): a local broker, kcat as the peer, throughput/latency/outage/replay.
         .target(
             name: "FeedbackBench",
@@ -108,8 +123,8 @@ let package = Package(
         .executableTarget(
             name: "FeedbackCLI",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "FeedbackProcessor", "DemoRecommender",
-                "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "FeedbackProcessor",
+                "FeedbackProcessorRedis", "FeedbackProcessorClickHouse", "DemoRecommender", "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,15 +134,25 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DemoRecommender"], linkerSettings: depsRPath),
         .testTarget(
             name: "FeedbackTests",
+            dependencies: ["Feedback", "FeedbackBench", "FeedbackKafka", "FeedbackLog", "Pipeline"],
+            linkerSettings: depsRPath),
+        .testTarget(name: "FastCollectionsTests", dependencies: ["FastCollections", "Feedback"]),
+        .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore"]),
+        .testTarget(name: "FeedbackWireTests", dependencies: ["FeedbackWire", "Feedback", "FastCollections", "Pipeline"]),
+        .testTarget(
+            name: "FeedbackProcessorTests",
             dependencies: [
-                "Deflate", "Feedback", "FeedbackBench", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline",
+                "Feedback", "FeedbackWire", "FastCollections", "SQLiteStore", "FeedbackLog", "FeedbackProcessor",
+                "Deflate",
             ],
             linkerSettings: depsRPath),
         .testTarget(
             name: "KafkaIntegrationTests",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "FeedbackProcessor", "Kafka", "Pipeline",
-                "DemoRecommender",
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "FeedbackProcessor",
+                "FeedbackProcessorRedis", "FeedbackProcessorClickHouse", "Kafka", "Pipeline", "DemoRecommender",
+                "SQLiteStore",
             ],
             linkerSettings: depsRPath
         ),

@@ -1,6 +1,8 @@
 import ArgumentParser
 import FeedbackLog
 import FeedbackProcessor
+import FeedbackProcessorClickHouse
+import FeedbackProcessorRedis
 import Foundation
 
 /// Where the processor reads and writes (shared by process, profile and metrics).

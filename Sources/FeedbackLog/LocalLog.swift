@@ -1,6 +1,6 @@
-import CSQLite
 import Feedback
 import Foundation
+import SQLiteStore
 import Synchronization
 
 /// A durable, crash-safe log of events on local disk: append, read from an offset, acknowledge up to an
@@ -72,8 +72,12 @@ public final class LocalLog: @unchecked Sendable {
         self.configuration = configuration
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        connection = try SQLiteConnection(path: configuration.path)
-        try connection.execute(
+        do {
+            connection = try SQLiteConnection(path: configuration.path)
+        } catch {
+            throw LocalLogError(kind: .storage, message: "local log \(error.path): \(error.message)")
+        }
+        try locked { try connection.execute(
             """
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=\(configuration.sync.rawValue);
@@ -85,6 +89,7 @@ public final class LocalLog: @unchecked Sendable {
                 records INTEGER NOT NULL, evicted INTEGER NOT NULL);
             INSERT OR IGNORE INTO meta (id, bytes, records, evicted) VALUES (1, 0, 0, 0);
             """)
+        }
     }
 
     /// Appends entries in one transaction and returns their offsets. Throws ``LocalLogError/Kind/full`` when
@@ -93,13 +98,15 @@ public final class LocalLog: @unchecked Sendable {
     public func append(_ entries: [LogEntry]) throws(LocalLogError) -> ClosedRange<Int64> {
         precondition(!entries.isEmpty, "append needs at least one entry")
         let size = entries.reduce(0) { $0 + $1.size }
-        return try locked { () throws(LocalLogError) in
-            try connection.transaction { () throws(LocalLogError) in
+        return try locked { () throws in
+            try connection.transaction { () throws in
                 try makeRoom(for: size, count: entries.count)
                 var first: Int64 = 0
                 var last: Int64 = 0
                 for entry in entries {
-                    last = try connection.insert(key: entry.key, payload: entry.payload)
+                    last = try connection.insert(
+                        "INSERT INTO events (key, payload) VALUES (?, ?)",
+                        [entry.key.map { .blob($0) } ?? .null, .blob(entry.payload)])
                     if first == 0 { first = last }
                 }
                 try connection.run(
@@ -112,15 +119,19 @@ public final class LocalLog: @unchecked Sendable {
 
     /// Records with an offset greater than `offset`, oldest first, at most `limit`.
     public func read(after offset: Int64, limit: Int) throws(LocalLogError) -> [LogRecord] {
-        try locked { () throws(LocalLogError) in try connection.read(after: offset, limit: limit) }
+        try locked { () throws in try readRecords(after: offset, limit: limit) }
     }
 
     /// Deletes every record up to and including `offset` (they were shipped and need not be kept).
     public func acknowledge(through offset: Int64) throws(LocalLogError) {
-        try locked { () throws(LocalLogError) in
-            try connection.transaction { () throws(LocalLogError) in
-                let (count, bytes) = try connection.sizeOf(through: offset)
+        try locked { () throws in
+            try connection.transaction { () throws in
+                let count = try connection.queryInt("SELECT COUNT(*) FROM events WHERE offset <= ?", [.int(offset)]) ?? 0
                 guard count > 0 else { return }
+                let bytes =
+                    try connection.queryInt(
+                        "SELECT COALESCE(SUM(length(payload) + COALESCE(length(key), 0)), 0) FROM events WHERE offset <= ?",
+                        [.int(offset)]) ?? 0
                 try connection.run("DELETE FROM events WHERE offset <= ?", [.int(offset)])
                 try connection.run(
                     "UPDATE meta SET bytes = bytes - ?, records = records - ? WHERE id = 1",
@@ -131,14 +142,14 @@ public final class LocalLog: @unchecked Sendable {
 
     /// The offset `consumer` committed last (0 if it never did).
     public func committedOffset(consumer: String) throws(LocalLogError) -> Int64 {
-        try locked { () throws(LocalLogError) in
+        try locked { () throws in
             try connection.queryInt("SELECT committed FROM consumers WHERE name = ?", [.text(consumer)]) ?? 0
         }
     }
 
     /// Records that `consumer` has processed everything up to and including `offset`.
     public func commit(consumer: String, offset: Int64) throws(LocalLogError) {
-        try locked { () throws(LocalLogError) in
+        try locked { () throws in
             try connection.run(
                 "INSERT INTO consumers (name, committed) VALUES (?, ?) "
                     + "ON CONFLICT(name) DO UPDATE SET committed = excluded.committed",
@@ -147,7 +158,7 @@ public final class LocalLog: @unchecked Sendable {
     }
 
     public func statistics() throws(LocalLogError) -> Statistics {
-        try locked { () throws(LocalLogError) in
+        try locked { () throws in
             let bytes = try connection.queryInt("SELECT bytes FROM meta WHERE id = 1", []) ?? 0
             let records = try connection.queryInt("SELECT records FROM meta WHERE id = 1", []) ?? 0
             let evicted = try connection.queryInt("SELECT evicted FROM meta WHERE id = 1", []) ?? 0
@@ -160,10 +171,22 @@ public final class LocalLog: @unchecked Sendable {
 
     /// SQLite's own consistency check; "ok" when the file is sound.
     public func integrityCheck() throws(LocalLogError) -> String {
-        try locked { () throws(LocalLogError) in try connection.queryText("PRAGMA integrity_check") ?? "" }
+        try locked { () throws in try connection.queryText("PRAGMA integrity_check") ?? "" }
     }
 
-    private func makeRoom(for size: Int, count: Int) throws(LocalLogError) {
+    /// Records after `offset`, oldest first (the caller holds the lock).
+    private func readRecords(after offset: Int64, limit: Int) throws(SQLiteError) -> [LogRecord] {
+        var records: [LogRecord] = []
+        try connection.forEachRow(
+            "SELECT offset, key, payload FROM events WHERE offset > ? ORDER BY offset LIMIT ?",
+            [.int(offset), .int(Int64(limit))]
+        ) { row throws(SQLiteError) in
+            records.append(LogRecord(offset: row.int(0), key: row.isNull(1) ? nil : row.blob(1), payload: row.blob(2)))
+        }
+        return records
+    }
+
+    private func makeRoom(for size: Int, count: Int) throws {
         let held = Int(try connection.queryInt("SELECT bytes FROM meta WHERE id = 1", []) ?? 0)
         guard held + size > configuration.maxBytes else { return }
         if size > configuration.maxBytes || configuration.overflow == .rejectNew {
@@ -175,7 +198,7 @@ public final class LocalLog: @unchecked Sendable {
         // Evict the oldest records until the new ones fit.
         var needed = held + size - configuration.maxBytes
         while needed > 0 {
-            let oldest = try connection.read(after: 0, limit: 256)
+            let oldest = try readRecords(after: 0, limit: 256)
             guard !oldest.isEmpty else { break }
             var through: Int64 = 0
             var freed = 0
@@ -193,10 +216,19 @@ public final class LocalLog: @unchecked Sendable {
         }
     }
 
-    private func locked<T>(_ body: () throws(LocalLogError) -> T) throws(LocalLogError) -> T {
+    /// Runs `body` under the lock; SQLite's failures become storage errors naming the log.
+    private func locked<T>(_ body: () throws -> T) throws(LocalLogError) -> T {
         lock.lock()
         defer { lock.unlock() }
-        return try body()
+        do {
+            return try body()
+        } catch let error as LocalLogError {
+            throw error
+        } catch let error as SQLiteError {
+            throw LocalLogError(kind: .storage, message: "local log \(error.path): \(error.message)")
+        } catch {
+            throw LocalLogError(kind: .storage, message: "local log \(configuration.path): \(error)")
+        }
     }
 }
 

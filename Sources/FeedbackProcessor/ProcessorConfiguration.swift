@@ -1,3 +1,4 @@
+import FeedbackWire
 import Logging
 
 /// How the processor aggregates: windows, decay and bounds. Every field has a default.
@@ -47,22 +48,25 @@ public struct ProcessorConfiguration: Sendable {
         self.samplesDirectory = samplesDirectory
     }
 
-    /// Affinity added by one event of each type (impressions carry none).
-    static func weight(_ kind: EventKind, _ type: String) -> Double {
-        switch kind {
-        case .impression: 0
-        case .click: 1
-        case .conversion: 5
-        case .other: weight(other: type)
+    /// Throws ``ProcessorError/configuration(_:)`` naming the first setting out of range and what to use.
+    public func validate() throws(ProcessorError) {
+        guard batchSize >= 1, pollSize >= 1 else {
+            throw .configuration("batchSize is \(batchSize) and pollSize \(pollSize): use 1 or more records")
         }
-    }
-
-    private static func weight(other type: String) -> Double {
-        switch type {
-        case "like": 2
-        case "dislike": -2
-        case "skip": -0.5
-        default: 0
+        // Windows up to a century: event times span at most 10,000 years, so no window arithmetic overflows.
+        let century = Int64(100 * 366 * 86_400) * 1000
+        for (name, window) in [
+            ("attributionWindow", attributionWindow), ("deduplicationWindow", deduplicationWindow),
+            ("affinityHalfLife", affinityHalfLife),
+        ] where !(1...century).contains(window.milliseconds) {
+            throw .configuration("\(name) is \(window): use 1 ms to 100 years")
+        }
+        guard (.zero...Duration.seconds(60)).contains(batchLinger) else {
+            throw .configuration("batchLinger is \(batchLinger): use 0 to 60 seconds")
+        }
+        guard (1...9).contains(samplesCompressionLevel) else {
+            throw .configuration(
+                "samplesCompressionLevel is \(samplesCompressionLevel): use 1 (fastest) to 9 (smallest)")
         }
     }
 }

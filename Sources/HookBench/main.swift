@@ -64,7 +64,7 @@ if CommandLine.arguments.dropFirst().first == "decode" {
     }
     var decoded = 0
     let start = DispatchTime.now().uptimeNanoseconds
-    for _ in 0..<max(1, count / poll.count) { decoded += FeedbackProcessor.decodedEventCount(poll) }
+    for _ in 0..<max(1, count / poll.count) { decoded += PollDecoding.eventCount(poll) }
     let nanos = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(decoded)
     print(#"{"decode_ns_per_event":\#(nanos),"events":\#(decoded)}"#)
     exit(0)

@@ -159,20 +159,4 @@ import Testing
             #expect(direct == viaEvent)
         }
     }
-
-    /// The word masks flag the first matching byte exactly, whatever follows it (borrows only reach bytes above
-    /// a match): the event reader jumps straight to it.
-    @Test func byteWordMasksFindTheFirstMatchingByte() {
-        var random = SystemRandomNumberGenerator()
-        let alphabet: [UInt8] = [0x00, 0x01, 0x1F, 0x20, 0x21, 0x22, 0x5C, 0x61, 0x7F, 0x80, 0xC3, 0xFF]
-        for _ in 0..<20_000 {
-            let bytes = (0..<8).map { _ in alphabet.randomElement(using: &random)! }
-            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-            let stops =
-                ByteWord.matching(word, UInt8(ascii: "\"")) | ByteWord.matching(word, UInt8(ascii: "\\"))
-                | ByteWord.below(word, 0x20) | ByteWord.nonASCII(word)
-            let first = bytes.firstIndex { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 >= 0x80 }
-            #expect((stops == 0 ? nil : ByteWord.firstFlagged(stops)) == first, "\(bytes)")
-        }
-    }
 }

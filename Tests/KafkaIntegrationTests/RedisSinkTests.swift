@@ -2,6 +2,8 @@ import Feedback
 import FeedbackBench
 import FeedbackLog
 import FeedbackProcessor
+import FeedbackProcessorClickHouse
+import FeedbackProcessorRedis
 import Foundation
 import Testing
 

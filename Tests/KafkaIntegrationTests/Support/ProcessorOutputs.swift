@@ -1,4 +1,5 @@
 import FeedbackLog
+import SQLiteStore
 import Foundation
 
 /// What `feedback process` produced in a directory: the metrics table, one profile and every sample line.

@@ -1,0 +1,29 @@
+/// Event time per partition, and the watermark: the oldest assigned partition's newest event. A window
+/// closes only once every partition has moved past it (events are in order within a partition; an
+/// assigned partition not read yet holds the watermark at the start of time).
+///
+/// ```swift
+/// var clock = PartitionClock(newest: try store.newestPerPartition(), assigned: source.assignment)
+/// clock.advance(partition: 0, to: event.timestampMs)
+/// if clock.hasWatermark { closeWindows(through: clock.watermark - window) }
+/// ```
+struct PartitionClock {
+    /// The newest event time read per partition (kept in the store with the offsets).
+    var newest: [Int32: Int64]
+    /// The partitions the source reads (empty: every partition seen so far counts).
+    let assigned: [Int32]
+
+    /// The oldest assigned partition's newest event time (`Int64.min` while one has none).
+    var watermark: Int64 {
+        let partitions = assigned.isEmpty ? Array(newest.keys) : assigned
+        return partitions.map { newest[$0] ?? Int64.min }.min() ?? Int64.min
+    }
+
+    /// Whether every assigned partition has an event time yet.
+    var hasWatermark: Bool { watermark > Int64.min / 2 }
+
+    /// Partition `partition` has read an event at `timeMs`.
+    mutating func advance(partition: Int32, to timeMs: Int64) {
+        newest[partition] = max(newest[partition, default: Int64.min], timeMs)
+    }
+}

@@ -1,0 +1,106 @@
+import Deflate
+import Feedback
+
+/// One batch's training samples: JSON lines grouped by the UTC hour of their impression, appended as they are
+/// written (no array and no partition name per sample), then written as one gzip file per hour,
+/// `dt=YYYY-MM-DD/hour=HH/part-N.jsonl.gz`.
+///
+/// At level 1, the default, each hour's lines are compressed as they are added (``GzipStream``, once per
+/// ``append(_:)`` of a poll's closed windows): a batch holds its samples at about a twelfth of their size —
+/// held whole, the lines of a 250,000-event batch were ~50 MB — and what is left to compress when the batch
+/// ends is its last poll's. Levels 2 to 9 (libdeflate, whole buffers) hold the lines until ``write(to:part:)``.
+///
+/// ```swift
+/// var samples = SampleBatch(level: 1)
+/// samples.append(closedImpressions)  // as windows close
+/// try samples.write(to: "feedback-data/samples", part: "00000007")
+/// ```
+struct SampleBatch {
+    /// The samples in the batch.
+    private(set) var count = 0
+    /// The gzip level of the files: 1 (fastest) to 9 (smallest).
+    let level: Int32
+    /// Lines not compressed yet, by hour since the epoch (floor of milliseconds / 3,600,000).
+    private var linesByHour: [Int64: [UInt8]] = [:]
+    /// Level 1: each hour's lines compressed so far.
+    private var streams: [Int64: GzipStream] = [:]
+    /// Why a stream could not compress (out of memory): ``write(to:part:)`` throws it, so the batch fails.
+    private var failure: DeflateError?
+
+    init(level: Int32) {
+        self.level = level
+    }
+
+    /// The samples of `closed`, in order.
+    init(_ closed: [ClosedImpression], level: Int32) {
+        self.init(level: level)
+        append(closed)
+    }
+
+    /// Adds the samples of `closed`, in order (at level 1, compressed before it returns).
+    mutating func append(_ closed: [ClosedImpression]) {
+        let writer = JSONWriter(capacity: 512)
+        for impression in closed {
+            writer.reset()
+            impression.writeSample(to: writer)
+            writer.withBytes { append($0, impressionMs: impression.impression.timestampMs) }
+        }
+        if level == 1 { compressPending() }
+    }
+
+    /// Adds one sample's line (`json` ends with a newline).
+    private mutating func append(_ json: UnsafeRawBufferPointer, impressionMs: Int64) {
+        let hour = impressionMs >= 0 ? impressionMs / 3_600_000 : (impressionMs - 3_599_999) / 3_600_000
+        linesByHour[hour, default: []].append(contentsOf: json)
+        count += 1
+    }
+
+    /// Level 1: the lines added so far go into their hour's stream.
+    private mutating func compressPending() {
+        guard failure == nil else { return }
+        for (hour, lines) in linesByHour where !lines.isEmpty {
+            do throws(DeflateError) {
+                let stream: GzipStream
+                if let started = streams[hour] {
+                    stream = started
+                } else {
+                    stream = try GzipStream()
+                    streams[hour] = stream
+                }
+                try Self.compress(lines, into: stream)
+            } catch {
+                failure = error
+                return
+            }
+            linesByHour[hour]?.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private static func compress(_ lines: [UInt8], into stream: GzipStream) throws(DeflateError) {
+        // `withUnsafeBytes` rethrows untyped: the error is carried out as a value.
+        let result: Result<Void, DeflateError> = lines.withUnsafeBytes { bytes in
+            do throws(DeflateError) { return .success(try stream.append(bytes)) } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+
+    /// Writes one file per hour under `directory` (``GzipFile``: atomic, fsynced); nothing when empty.
+    func write(to directory: String, part: String) throws {
+        if let failure { throw ProcessorError.samples("cannot compress a sample file: \(failure)") }
+        for hour in Set(linesByHour.keys).union(streams.keys) {
+            let path = "\(directory)/\(HourPartition.path(ofMs: hour * 3_600_000))/part-\(part).jsonl.gz"
+            guard let stream = streams[hour] else {
+                try GzipFile.write(linesByHour[hour] ?? [], to: path, level: level)
+                continue
+            }
+            let file: [UInt8]
+            do throws(DeflateError) {
+                try Self.compress(linesByHour[hour] ?? [], into: stream)
+                file = try stream.finish()
+            } catch {
+                throw ProcessorError.samples("cannot compress a sample file: \(error)")
+            }
+            try GzipFile.write(compressed: file, to: path)
+        }
+    }
+}
