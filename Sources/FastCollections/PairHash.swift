@@ -6,11 +6,11 @@
 /// ```swift
 /// let hash = PairHash.of("req_1", "item_9")  // never 0: `PairIndex` marks empty slots with 0
 /// ```
-package enum PairHash {
+public enum PairHash {
     /// Random per process, so that no input can be crafted to collide in every run.
     @usableFromInline static let seed = UInt64.random(in: 1...UInt64.max)
 
-    @inlinable package static func of(_ first: String, _ second: String) -> UInt64 {
+    @inlinable public static func of(_ first: String, _ second: String) -> UInt64 {
         var (first, second) = (first, second)
         return first.withUTF8 { first in
             second.withUTF8 { second in of(UnsafeRawBufferPointer(first), UnsafeRawBufferPointer(second)) }
@@ -18,7 +18,7 @@ package enum PairHash {
     }
 
     /// The hash of two strings' UTF-8 bytes (the event reader hashes ids where it reads them).
-    @inlinable package static func of(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> UInt64 {
+    @inlinable public static func of(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> UInt64 {
         let hash = mix(mix(seed, first), second)
         return hash == 0 ? 1 : hash
     }

@@ -16,7 +16,7 @@ import CPrefetch
 /// index.forEach(hash: PairHash.of("req_1", "item_9")) { handle in ... }  // compare its strings
 /// index.remove(handle, hash: impression.requestHash)
 /// ```
-package struct PairIndex {
+public struct PairIndex {
     @usableFromInline struct Slot {
         /// The hash's low 32 bits, never 0 (0: an empty slot); where a slot belongs comes from them too.
         @usableFromInline var tag: UInt32
@@ -28,9 +28,11 @@ package struct PairIndex {
     }
 
     @usableFromInline var slots: [Slot]
-    package private(set) var count = 0
+    @usableFromInline var storedCount = 0
+    /// Elements held.
+    @inlinable public var count: Int { storedCount }
 
-    @inlinable package init() {
+    @inlinable public init() {
         slots = Array(repeating: Slot(tag: 0, handle: 0), count: 16)
     }
 
@@ -41,7 +43,7 @@ package struct PairIndex {
         return low == 0 ? 1 : low
     }
 
-    @inlinable package mutating func insert(_ handle: Int32, hash: UInt64) {
+    @inlinable public mutating func insert(_ handle: Int32, hash: UInt64) {
         if (count + 1) * 2 > slots.count { resize(to: slots.count * 2) }
         let (mask, tag) = (mask, Self.tag(hash))
         slots.withUnsafeMutableBufferPointer { slots in
@@ -49,18 +51,18 @@ package struct PairIndex {
             while slots[slot].tag != 0 { slot = (slot + 1) & mask }
             slots[slot] = Slot(tag: tag, handle: handle)
         }
-        count += 1
+        storedCount += 1
     }
 
     /// Starts loading the cache line where a probe for `hash` begins (a hint: nothing changes), so that
     /// an insert, look-up or removal a little later does not wait for memory.
-    @inlinable package func prefetch(hash: UInt64) {
+    @inlinable public func prefetch(hash: UInt64) {
         let slot = Int(Self.tag(hash)) & mask
         slots.withUnsafeBufferPointer { feedback_prefetch($0.baseAddress! + slot) }
     }
 
     /// Calls `body` with every handle filed under `hash` (and any other hash with the same low 32 bits).
-    @inlinable package func forEach(hash: UInt64, _ body: (Int32) -> Void) {
+    @inlinable public func forEach(hash: UInt64, _ body: (Int32) -> Void) {
         let (mask, tag) = (mask, Self.tag(hash))
         slots.withUnsafeBufferPointer { slots in
             var slot = Int(tag) & mask
@@ -72,7 +74,7 @@ package struct PairIndex {
     }
 
     /// Removes `handle` filed under `hash`, if it is there.
-    @inlinable package mutating func remove(_ handle: Int32, hash: UInt64) {
+    @inlinable public mutating func remove(_ handle: Int32, hash: UInt64) {
         let (mask, tag) = (mask, Self.tag(hash))
         let removed = slots.withUnsafeMutableBufferPointer { slots in
             var slot = Int(tag) & mask
@@ -86,7 +88,7 @@ package struct PairIndex {
             return false
         }
         guard removed else { return }
-        count -= 1
+        storedCount -= 1
         if slots.count > 1024, count * 8 < slots.count { resize(to: slots.count / 2) }
     }
 

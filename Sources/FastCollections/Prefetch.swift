@@ -10,20 +10,20 @@ import CPrefetch
 ///     apply(events[index])
 /// }
 /// ```
-@usableFromInline package enum Prefetch {
+public enum Prefetch {
     /// How many events ahead of the one being applied the processor's loops prefetch (one distance for all:
     /// far enough for a load from memory to land, near enough to stay in the cache).
-    package static let distance = 8
+    public static let distance = 8
 
     /// Starts loading `address`'s cache line.
-    @inlinable @inline(__always) @usableFromInline package static func load(_ address: UnsafeRawPointer) {
+    @inlinable @inline(__always) public static func load(_ address: UnsafeRawPointer) {
         feedback_prefetch(address)
     }
 }
 
 extension Array {
     /// Starts loading the cache line of the element at `index` (which must be within the array).
-    @inlinable @inline(__always) package func prefetch(at index: Int) {
+    @inlinable @inline(__always) public func prefetch(at index: Int) {
         withUnsafeBufferPointer { Prefetch.load($0.baseAddress! + index) }
     }
 }

@@ -1,10 +1,10 @@
 /// An event as the de-duplication window remembers it: its time and its id's hash. A duplicate is the
 /// same event sent again: the same id at the same time.
-package struct SeenKey: Hashable, Sendable {
-    package var timestampMs: Int64
-    package var idHash: Int64
+public struct SeenKey: Hashable, Sendable {
+    public var timestampMs: Int64
+    public var idHash: Int64
 
-    @inlinable package init(timestampMs: Int64, idHash: Int64) {
+    @inlinable public init(timestampMs: Int64, idHash: Int64) {
         self.timestampMs = timestampMs
         self.idHash = idHash
     }
@@ -14,24 +14,24 @@ package struct SeenKey: Hashable, Sendable {
 /// than `Set`'s SipHash per event (a fifth of applying an event). An empty slot holds `empty` (no event
 /// has that time: event times are years 1 to 9999), so a slot is 16 bytes, not an optional's 24, and
 /// the probe reads the slots through one pointer, without bounds or uniqueness checks per slot.
-package struct SeenKeyTable {
+public struct SeenKeyTable {
     @usableFromInline static let empty = SeenKey(timestampMs: .min, idHash: 0)
     @usableFromInline var slots: [SeenKey]
     @usableFromInline var count = 0
 
     /// A table with room for `expected` keys before it grows (a second's table: about as many as the
     /// second before it).
-    package init(expected: Int = 32) {
+    public init(expected: Int = 32) {
         var capacity = 64
         while capacity < 2 * expected, capacity < 1 << 20 { capacity *= 2 }
         slots = [SeenKey](repeating: Self.empty, count: capacity)
     }
 
     /// Keys held.
-    package var keys: Int { count }
+    public var keys: Int { count }
 
     /// Adds `key`; false if it was there.
-    @inlinable package mutating func insert(_ key: SeenKey) -> Bool {
+    @inlinable public mutating func insert(_ key: SeenKey) -> Bool {
         if 2 * (count + 1) > slots.count { grow() }
         let added = slots.withUnsafeMutableBufferPointer { Self.place(key, in: $0) }
         if added { count += 1 }

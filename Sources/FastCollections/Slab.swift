@@ -16,7 +16,7 @@
 /// slab[handle]  // "a"
 /// _ = slab.remove(handle)  // "a"; `handle` names nothing until the slot is recycled and reused
 /// ```
-package struct Slab<Element>: ~Copyable {
+public struct Slab<Element>: ~Copyable {
     /// Slots in chunks of a fixed size, allocated once and never moved: growing adds a chunk, never copies
     /// what is held (one array, doubled when full, held half as much again while it was copied: +10 % peak
     /// memory with a million held).
@@ -33,9 +33,11 @@ package struct Slab<Element>: ~Copyable {
     /// Slots freed since the last `recycle()`.
     @usableFromInline var freed: [Int32] = []
     /// Values held.
-    package private(set) var count = 0
+    @usableFromInline var storedCount = 0
+    /// Elements held.
+    @inlinable public var count: Int { storedCount }
 
-    @inlinable package init() {}
+    @inlinable public init() {}
 
     deinit {
         for handle in 0..<used where occupied[handle >> 6] & (1 << UInt64(handle & 63)) != 0 {
@@ -48,8 +50,8 @@ package struct Slab<Element>: ~Copyable {
         chunks[Int(handle) >> Self.chunkBits] + (Int(handle) & Self.chunkMask)
     }
 
-    @inlinable package mutating func insert(_ element: consuming Element) -> Int32 {
-        count += 1
+    @inlinable public mutating func insert(_ element: consuming Element) -> Int32 {
+        storedCount += 1
         let handle: Int32
         if let reused = free.popLast() {
             handle = reused
@@ -66,7 +68,7 @@ package struct Slab<Element>: ~Copyable {
     }
 
     /// The value of a handle held (read in place).
-    @inlinable package subscript(handle: Int32) -> Element {
+    @inlinable public subscript(handle: Int32) -> Element {
         unsafeAddress {
             precondition(holds(handle), "slab handle \(handle) is free")
             return UnsafePointer(slot(handle))
@@ -74,21 +76,21 @@ package struct Slab<Element>: ~Copyable {
     }
 
     /// Whether `handle` names a value (false once removed).
-    @inlinable package func holds(_ handle: Int32) -> Bool {
+    @inlinable public func holds(_ handle: Int32) -> Bool {
         Int(handle) < used && occupied[Int(handle) >> 6] & (1 << UInt64(handle & 63)) != 0
     }
 
     /// Takes the value out; its slot is reused after the next `recycle()`.
-    @inlinable package mutating func remove(_ handle: Int32) -> Element {
+    @inlinable public mutating func remove(_ handle: Int32) -> Element {
         precondition(holds(handle), "slab handle \(handle) is free")
-        count -= 1
+        storedCount -= 1
         freed.append(handle)
         occupied[Int(handle) >> 6] &= ~(1 << UInt64(handle & 63))
         return slot(handle).move()
     }
 
     /// Makes the slots freed since the last call reusable.
-    @inlinable package mutating func recycle() {
+    @inlinable public mutating func recycle() {
         free.append(contentsOf: freed)
         freed.removeAll(keepingCapacity: true)
     }

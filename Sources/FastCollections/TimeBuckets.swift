@@ -12,22 +12,24 @@
 /// open.insert(impression, atMs: impression.timestampMs)
 /// let due = open.removeThrough(limitMs, timeMs: \.timestampMs)  // by second; unordered within one
 /// ```
-package struct TimeBuckets<Element> {
+public struct TimeBuckets<Element> {
     @usableFromInline var buckets: [(second: Int64, elements: [Element])] = []
     /// Buckets before it have been taken (compacted now and then).
     @usableFromInline var head = 0
 
     /// Elements held.
-    package private(set) var count = 0
+    @usableFromInline var storedCount = 0
+    /// Elements held.
+    @inlinable public var count: Int { storedCount }
 
-    @inlinable package init() {}
+    @inlinable public init() {}
 
     /// The second of a time in milliseconds, rounded down (before 1970 too; no overflow at the extremes).
-    @inlinable package static func second(ofMs ms: Int64) -> Int64 { ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1 }
+    @inlinable public static func second(ofMs ms: Int64) -> Int64 { ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1 }
 
-    @inlinable package mutating func insert(_ element: Element, atMs ms: Int64) {
+    @inlinable public mutating func insert(_ element: Element, atMs ms: Int64) {
         let second = Self.second(ofMs: ms)
-        count += 1
+        storedCount += 1
         var index = buckets.count
         if index > head, buckets[index - 1].second > second {
             // The first bucket after `second`, in head ..< count - 1 (the last one is after it).
@@ -52,7 +54,7 @@ package struct TimeBuckets<Element> {
 
     /// Removes and returns the elements whose time (`timeMs`) is at or before `limitMs`: whole buckets of
     /// earlier seconds, and those due in the bucket of the limit's second.
-    @inlinable package mutating func removeThrough(_ limitMs: Int64, timeMs: (Element) -> Int64) -> [Element] {
+    @inlinable public mutating func removeThrough(_ limitMs: Int64, timeMs: (Element) -> Int64) -> [Element] {
         let limitSecond = Self.second(ofMs: limitMs)
         var taken: [Element] = []
         while head < buckets.count, buckets[head].second <= limitSecond {
@@ -70,7 +72,7 @@ package struct TimeBuckets<Element> {
             if kept.isEmpty { head += 1 }
             break
         }
-        count -= taken.count
+        storedCount -= taken.count
         if head > 64, head * 2 > buckets.count {
             buckets.removeFirst(head)
             head = 0

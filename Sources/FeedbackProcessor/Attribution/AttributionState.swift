@@ -105,10 +105,16 @@ final class AttributionState {
     func begin(segment id: Int64) { tables.begin(segment: id) }
 
     /// Holds `impression` until its window closes.
-    func add(_ impression: Impression) { tables.add(impression) }
+    func add(_ impression: consuming Impression) { tables.add(impression) }
 
     /// Holds `action` for the impressions it may join.
-    func add(_ action: Action) { tables.add(action) }
+    func add(_ action: consuming Action) { tables.add(action) }
+
+    /// Runs `body` with the tables borrowed for changing, once: for a loop that adds a poll's events (a call
+    /// per event through this class would check its access to the tables at run time on every event).
+    func update<Result>(_ body: (inout AttributionTables) throws -> Result) rethrows -> Result {
+        try body(&tables)
+    }
 
     /// Starts loading the index slots that adding an event of `kind` filed under `hash` will probe.
     func prefetch(_ kind: EventKind, hash: UInt64) { tables.prefetch(kind, hash: hash) }

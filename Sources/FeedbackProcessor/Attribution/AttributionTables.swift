@@ -122,9 +122,9 @@ struct AttributionTables: ~Copyable {
         actions.recycle()
     }
 
-    mutating func add(_ impression: Impression) { add(impression, to: current) }
+    mutating func add(_ impression: consuming Impression) { add(impression, to: current) }
 
-    mutating func add(_ action: Action) { add(action, to: current) }
+    mutating func add(_ action: consuming Action) { add(action, to: current) }
 
     private mutating func add(_ impression: consuming Impression, to segment: Int64) {
         let (timestampMs, hash) = (impression.timestampMs, impression.requestHash)

@@ -14,34 +14,40 @@ extension BatchRunner {
         var folds: [ProfileFolder.Fold] = []
         folds.reserveCapacity(records.count)
         defer { profiles.fold(decoded, folds) }  // what was applied, even when a later event fails
-        // Records and events read in place, through one buffer pointer each for the poll: a copy of an event
-        // (its ~200 bytes and a retain per string) was a tenth of this thread's time, and a record copied
-        // or a buffer pointer taken per event retained an array each.
+        // Records and events read where they lie, through one buffer pointer each for the poll: a copy of an
+        // event is ~200 bytes and a retain per string (a `Span` subscript passed to a `borrowing` parameter
+        // still copied each event here).
         try records.withUnsafeBufferPointer { records throws in
             try decoded.withUnsafeBufferPointer { events throws in
                 let accepted = accept(records, events, applied: &batch.applied, statistics: &statistics)
                 var partition = Int32.min
                 var newestInRun = Int64.min
-                for (position, index) in accepted.enumerated() {
-                    // The index slots of the event a few ahead, loaded while this one is applied.
-                    if position + Prefetch.distance < accepted.count {
-                        let ahead = events.baseAddress! + accepted[position + Prefetch.distance]
-                        state.prefetch(ahead.pointee.kind, hash: ahead.pointee.pairHash)
+                // The tables borrowed once for the poll, not once per event.
+                try state.update { tables in
+                    for (position, index) in accepted.enumerated() {
+                        // The index slots of the event a few ahead, loaded while this one is applied.
+                        if position + Prefetch.distance < accepted.count {
+                            let ahead = events.baseAddress! + accepted[position + Prefetch.distance]
+                            tables.prefetch(ahead.pointee.kind, hash: ahead.pointee.pairHash)
+                        }
+                        let event = events.baseAddress! + index
+                        let (timestampMs, idHash) = (event.pointee.timestampMs, event.pointee.idHash)
+                        guard
+                            try batch.seen.insert(
+                                .init(timestampMs: timestampMs, idHash: idHash), from: store.connection)
+                        else {
+                            statistics.duplicates += 1
+                            continue
+                        }
+                        apply(event, to: &folds, index: index, tables: &tables)
+                        statistics.processed += 1
+                        if records[index].partition != partition {
+                            if partition != .min { batch.clock.advance(partition: partition, to: newestInRun) }
+                            partition = records[index].partition
+                            newestInRun = Int64.min
+                        }
+                        newestInRun = max(newestInRun, timestampMs)
                     }
-                    let event = events.baseAddress! + index
-                    let (timestampMs, idHash) = (event.pointee.timestampMs, event.pointee.idHash)
-                    guard try batch.seen.insert(.init(timestampMs: timestampMs, idHash: idHash), from: store.connection) else {
-                        statistics.duplicates += 1
-                        continue
-                    }
-                    apply(event, to: &folds, index: index, state: state)
-                    statistics.processed += 1
-                    if records[index].partition != partition {
-                        if partition != .min { batch.clock.advance(partition: partition, to: newestInRun) }
-                        partition = records[index].partition
-                        newestInRun = Int64.min
-                    }
-                    newestInRun = max(newestInRun, timestampMs)
                 }
                 if partition != .min { batch.clock.advance(partition: partition, to: newestInRun) }
             }
@@ -86,14 +92,14 @@ extension BatchRunner {
     /// attribution state, and hands it to the profile folder with the labels a click or conversion
     /// without a recall source inherits it from (its impression's).
     func apply(
-        _ slot: UnsafePointer<DecodedEvent>, to folds: inout [ProfileFolder.Fold], index: Int, state: AttributionState
+        _ slot: UnsafePointer<DecodedEvent>, to folds: inout [ProfileFolder.Fold], index: Int, tables: inout AttributionTables
     ) {
         var inherited: EventLabels?
         if slot.pointee.kind != .impression, !slot.pointee.requestID.isEmpty,
             slot.pointee.labels.recallSource == nil,
             // Only an impression whose attribution window is still open at the click (whatever the
             // batching, older ones may already be closed and gone).
-            let shown = state.labels(
+            let shown = tables.labels(
                 request: slot.pointee.requestID, item: slot.pointee.itemID,
                 after: slot.pointee.timestampMs - attributionWindowMs, hash: slot.pointee.pairHash)
         {
@@ -103,7 +109,7 @@ extension BatchRunner {
         folds.append(ProfileFolder.Fold(index: Int32(index), inherited: inherited))
         switch slot.pointee.kind {
         case .impression:
-            state.add(
+            tables.add(
                 AttributionState.Impression(
                     eventID: slot.pointee.eventID, requestID: slot.pointee.requestID, user: slot.pointee.profileKey,
                     device: slot.pointee.deviceID, item: slot.pointee.itemID, scene: slot.pointee.scene,
@@ -111,7 +117,7 @@ extension BatchRunner {
                     score: slot.pointee.score, labels: slot.pointee.labels, timestampMs: slot.pointee.timestampMs,
                     requestHash: slot.pointee.requestID.isEmpty ? nil : slot.pointee.pairHash))
         case .click, .conversion:
-            state.add(
+            tables.add(
                 AttributionState.Action(
                     eventID: slot.pointee.eventID, type: slot.pointee.type, requestID: slot.pointee.requestID,
                     user: slot.pointee.profileKey,
