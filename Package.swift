@@ -144,7 +144,7 @@ let package = Package(
             name: "FeedbackProcessorTests",
             dependencies: [
                 "Feedback", "FeedbackWire", "FastCollections", "SQLiteStore", "FeedbackLog", "FeedbackProcessor",
-                "Deflate",
+                "Deflate", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             linkerSettings: depsRPath),
         .testTarget(

@@ -1,6 +1,7 @@
 import Feedback
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The processor as a swift-service-lifecycle `Service`: processes batch after batch until the service
 /// group shuts down (SIGTERM), then finishes the batch in hand and stops. A failed batch (Redis or
@@ -15,10 +16,9 @@ import ServiceLifecycle
 /// let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm], logger: logger)
 /// try await group.run()
 /// ```
-public final class ProcessorService: Service, @unchecked Sendable {
-    // @unchecked Sendable: the processor is used only by `run()`'s batch loop, on one thread at a time
-    // (its blocking calls run on a dedicated thread, never concurrently).
-    private let processor: FeedbackProcessor
+public final class ProcessorService: Service {
+    /// The processor, handed over to the service (`sending`) and used by one batch at a time.
+    private let processor: Mutex<FeedbackProcessor>
     private let pollTimeout: Duration
     private let retryDelay: Duration
     private let logger: Logger
@@ -26,17 +26,19 @@ public final class ProcessorService: Service, @unchecked Sendable {
     /// `pollTimeout`: how long one batch waits for its first record (also how soon a shutdown is seen when
     /// the source is idle).
     public init(
-        processor: FeedbackProcessor, pollTimeout: Duration = .milliseconds(500), retryDelay: Duration = .seconds(1),
+        processor: sending FeedbackProcessor, pollTimeout: Duration = .milliseconds(500), retryDelay: Duration = .seconds(1),
         logger: Logger = Logger(label: "feedback.processor")
     ) {
-        self.processor = processor
+        self.processor = Mutex(processor)
         self.pollTimeout = pollTimeout
         self.retryDelay = retryDelay
         self.logger = logger
     }
 
     private func batch() -> Result<ProcessorStatistics, ProcessorError> {
-        Result { () throws(ProcessorError) in try processor.processBatch(timeout: pollTimeout) }
+        processor.withLock { processor in
+            Result { () throws(ProcessorError) in try processor.processBatch(timeout: pollTimeout) }
+        }
     }
 
     public func run() async throws {

@@ -33,8 +33,7 @@ final class ProfileFolder: @unchecked Sendable {
 
     /// What a batch folded: profile rows (user, encoded profile) in key order, the profiles themselves (which
     /// serve the next batch once this one commits) and metric totals.
-    struct Folded: @unchecked Sendable {
-        // @unchecked Sendable: moved out of the folder's queue once, then used by the processor's thread only.
+    struct Folded: Sendable {
         var profiles: [ProfileKey: StoredProfile] = [:]
         var rows: [(user: String, data: [UInt8])] = []
         var metrics: [MetricsKey: MetricsTotals] = [:]
@@ -85,7 +84,7 @@ final class ProfileFolder: @unchecked Sendable {
 
     /// A user's name as a dictionary key, hashed once by a multiply-mix of its bytes: looking profiles up by
     /// `String` (SipHash over the name on every event) was a third of folding.
-    struct ProfileKey: Hashable {
+    struct ProfileKey: Hashable, Sendable {
         let name: String
         private let hash: Int
 

@@ -17,14 +17,14 @@ import Foundation
 ///                extraFeature: nil, halfLifeMs: halfLife, recentClicks: 20)
 /// let row = profile.encoded()
 /// ```
-struct StoredProfile {
-    struct Affinity {
+struct StoredProfile: Sendable {
+    struct Affinity: Sendable {
         var feature: String
         var score: Double
         var updatedMs: Int64
     }
 
-    struct Click {
+    struct Click: Sendable {
         var eventID: String
         var itemID: String
         var timestampMs: Int64
