@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "FeedbackProcessorClickHouse", targets: ["FeedbackProcessorClickHouse"]),
         .executable(name: "feedback", targets: ["FeedbackCLI"]),
         .executable(name: "feedback-hook-bench", targets: ["HookBench"]),
+        .executable(name: "feedback-bench", targets: ["FeedbackBenchCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -100,11 +101,13 @@ let package = Package(
         // The processor's network sinks, apart so that the core links no network client.
         .target(name: "FeedbackProcessorRedis", dependencies: ["FeedbackProcessor", "Redis"]),
         .target(name: "FeedbackProcessorClickHouse", dependencies: ["FeedbackProcessor"]),
-        // Benchmarks (feedback bench): a local broker, kcat as the peer, throughput/latency/outage/replay.
+        // The deterministic seed-format events that `feedback produce` and the benchmarks send.
+        .target(name: "SyntheticFeedback", dependencies: ["Feedback"]),
+        // Benchmarks (feedback-bench): a local broker, kcat as the peer, throughput/latency/outage/replay.
         .target(
             name: "FeedbackBench",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline",
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline", "SyntheticFeedback",
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
@@ -113,18 +116,29 @@ let package = Package(
         .executableTarget(
             name: "HookBench",
             dependencies: [
-                "Feedback", "Pipeline", "FeedbackProcessor", "FeedbackBench", "FeedbackLog",
+                "Feedback", "Pipeline", "FeedbackProcessor", "SyntheticFeedback", "FeedbackLog",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]
+        ),
+        // The `feedback-bench` command: runs FeedbackBench, with the `feedback` and `feedback-hook-bench`
+        // binaries beside it as children.
+        .executableTarget(
+            name: "FeedbackBenchCLI",
+            dependencies: [
+                "FeedbackBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            linkerSettings: depsRPath
         ),
         // Demo recommender: recall, rank, truncate nodes and simulated users.
         .target(name: "DemoRecommender", dependencies: ["Pipeline"]),
         .executableTarget(
             name: "FeedbackCLI",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "FeedbackProcessor",
-                "FeedbackProcessorRedis", "FeedbackProcessorClickHouse", "DemoRecommender", "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "FeedbackProcessorRedis",
+                "FeedbackProcessorClickHouse", "DemoRecommender", "Pipeline", "SyntheticFeedback",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,4 @@
-/// Everything `feedback bench` measured, as printed with `--json` (keys in snake_case: `p99_us`, ...).
+/// Everything `feedback-bench` measured, as printed with `--json` (keys in snake_case: `p99_us`, ...).
 public struct BenchReport: Codable, Sendable {
     public struct Throughput: Codable, Sendable {
         /// Our acknowledged events per second (record → acked, JSON encoding included).

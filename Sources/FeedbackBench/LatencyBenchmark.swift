@@ -3,6 +3,7 @@ import Feedback
 import FeedbackKafka
 import Foundation
 import Synchronization
+import SyntheticFeedback
 
 /// Record → acknowledged latency at a steady rate, from the collector's own latency metric.
 public struct LatencyBenchmark: Sendable {
@@ -41,7 +42,7 @@ public struct LatencyBenchmark: Sendable {
 }
 
 /// A swift-metrics backend that keeps the delivery-latency timer's values (and ignores everything else),
-/// bootstrapped by `feedback bench`.
+/// bootstrapped by `feedback-bench`.
 public final class LatencySamples: MetricsFactory, Sendable {
     private let values = Mutex<[Int64]>([])
     /// Only the latency benchmark's deliveries are kept (not the throughput runs' millions).

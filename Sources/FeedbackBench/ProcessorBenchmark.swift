@@ -2,6 +2,7 @@ import Feedback
 import FeedbackKafka
 import FeedbackProcessor
 import Foundation
+import SyntheticFeedback
 
 /// Processor throughput: events per second from a Kafka topic into profiles, metrics and samples, beside
 /// kcat consuming the same topic (reading only). Like the throughput rows, `rounds` alternating pairs of

@@ -1,6 +1,7 @@
 import Feedback
 import FeedbackKafka
 import Foundation
+import SyntheticFeedback
 
 /// Acknowledged events per second for N seed-format events, ours beside kcat with the same settings.
 public struct ThroughputBenchmark: Sendable {

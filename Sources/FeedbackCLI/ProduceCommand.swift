@@ -1,10 +1,10 @@
 import ArgumentParser
 import Feedback
-import FeedbackBench
 import FeedbackKafka
 import Foundation
 import Pipeline
 import ServiceLifecycle
+import SyntheticFeedback
 
 struct ProduceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

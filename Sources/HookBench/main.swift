@@ -1,7 +1,6 @@
 // feedback-hook-bench: what FeedbackHook costs the recommend path for a 100-item response.
-// Prints one JSON line {"p50_us","p99_us","p999_us","allocs_per_event"}. Run by `feedback bench`.
+// Prints one JSON line {"p50_us","p99_us","p999_us","allocs_per_event"}. Run by `feedback-bench`.
 import Feedback
-import FeedbackBench
 import FeedbackLog
 import FeedbackProcessor
 import Foundation
@@ -9,6 +8,7 @@ import Logging
 import MallocInterposerSwift
 import Pipeline
 import Synchronization
+import SyntheticFeedback
 
 /// Accepts and forgets events (timing phase), or refuses them (allocation phase: the sender then waits
 /// and allocates nothing, so the counter sees the caller alone).
@@ -56,7 +56,7 @@ if CommandLine.arguments.dropFirst().first == "encode" {
 }
 
 // `feedback-hook-bench decode N`: nanoseconds per event of the processor's event reader alone, over
-// seed-format events as `feedback bench` publishes them, in polls of 10,000.
+// seed-format events as `feedback-bench` publishes them, in polls of 10,000.
 if CommandLine.arguments.dropFirst().first == "decode" {
     let count = Int(CommandLine.arguments.dropFirst(2).first ?? "") ?? 1_000_000
     let poll = (0..<10_000).map {
@@ -74,7 +74,7 @@ if CommandLine.arguments.dropFirst().first == "decode" {
 // into a new store and samples under DIRECTORY, on a plain thread (callgrind cannot run the async `feedback
 // process`): for counting the processor's instructions per event, all threads together.
 // `feedback-hook-bench process BROKER TOPIC DIRECTORY`: the same over a Kafka topic, read whole by a group
-// of its own (joined before the first batch, as `feedback bench` does), until it is idle for 2 s.
+// of its own (joined before the first batch, as `feedback-bench` does), until it is idle for 2 s.
 if CommandLine.arguments.dropFirst().first == "process", [4, 5].contains(CommandLine.arguments.count) {
     let directory = CommandLine.arguments.last!
     var configuration = ProcessorConfiguration(
@@ -97,8 +97,8 @@ if CommandLine.arguments.dropFirst().first == "process", [4, 5].contains(Command
 }
 
 // `feedback-hook-bench sender N`: the collector's own cost per recorded event, no Kafka: N seed-format
-// events (as `feedback bench` builds them) recorded into a collector whose transport takes each batch at
-// once. Prints CPU (all threads) and wall nanoseconds per event: the share of `feedback bench`'s figures
+// events (as `feedback-bench` builds them) recorded into a collector whose transport takes each batch at
+// once. Prints CPU (all threads) and wall nanoseconds per event: the share of `feedback-bench`'s figures
 // that is ours — encoding, the hand-off, freeing the events — not librdkafka's.
 if CommandLine.arguments.dropFirst().first == "sender" {
     final class BatchSink: FeedbackTransport {

@@ -3,13 +3,17 @@ import FeedbackBench
 import Foundation
 import Metrics
 
+/// `feedback-bench`: the benchmarks, a binary of their own so that the `feedback` tool links none of them.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "feedback-bench",
         abstract: "Measure the collector beside kcat: throughput, hook cost, outage memory, replay, latency.",
         discussion: """
-            Starts its own broker (Tansu, in memory, 127.0.0.1). Build with -c release first. --quick runs a
-            tiny version of every benchmark (CI uses it so the command never rots).
+            Starts its own broker (Tansu, in memory, 127.0.0.1). Runs the `feedback` (outage: produce, spool \
+            stats) and `feedback-hook-bench` (hook) binaries found beside it: build each of the three with \
+            `swift build -c release --product NAME`. --quick runs a tiny version of every benchmark (CI uses it \
+            so the command never rots).
             """)
 
     @Flag(help: "Print one JSON object instead of the table.")
@@ -37,6 +41,19 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "The Tansu broker binary.")
     var tansu: String = ProcessInfo.processInfo.environment["TANSU_BIN"] ?? ".deps/bin/tansu"
+
+    func validate() throws {
+        guard events >= 1 else { throw ValidationError("--events \(events): use 1 or more") }
+        guard rounds >= 1 else { throw ValidationError("--rounds \(rounds): use 1 or more") }
+        let known = Set(["throughput", "hook", "outage", "latency", "processor"])
+        for name in only.split(separator: ",").map(String.init) where !known.contains(name) {
+            throw ValidationError("--only \(name): use throughput, hook, outage, latency or processor")
+        }
+        let settingNames = Set(ThroughputBenchmark.Setting.all.map(\.name))
+        for name in settings.split(separator: ",").map(String.init) where !settingNames.contains(name) {
+            throw ValidationError("--settings \(name): use none, lz4, zstd or idempotent_zstd")
+        }
+    }
 
     func run() async throws {
         let samples = LatencySamples()
@@ -121,9 +138,14 @@ struct BenchCommand: AsyncParsableCommand {
             progress("hook: p99 \(report.hook!.p99Us) µs")
         }
         if selected.contains("outage") {
+            let feedback = directory.appendingPathComponent("feedback").path
+            guard FileManager.default.isExecutableFile(atPath: feedback) else {
+                throw ProcessFailure(
+                    description: "no \(feedback): build it with `swift build -c release --product feedback`")
+            }
             let broker = try LocalBroker(tansu: tansu, startNow: false)
             let benchmark = OutageBenchmark(secondsDown: quick ? 3 : 30, rate: quick ? 5_000 : 50_000)
-            let (outage, replay) = try await benchmark.run(feedback: executable.path, broker: broker, directory: work)
+            let (outage, replay) = try await benchmark.run(feedback: feedback, broker: broker, directory: work)
             report.outage = outage
             report.replay = replay
             broker.stop()
