@@ -14,6 +14,13 @@ struct ObservabilityOptions: ParsableArguments {
 
     var level: Logger.Level { Logger.Level(rawValue: logLevel) ?? .warning }
 
+    /// The `feedback` logger at `--log-level`.
+    var logger: Logger {
+        var logger = Logger(label: "feedback")
+        logger.logLevel = level
+        return logger
+    }
+
     /// Logging to stderr; metrics into a Prometheus registry when a metrics file is asked for.
     func bootstrap() -> PrometheusCollectorRegistry? {
         let level = self.level

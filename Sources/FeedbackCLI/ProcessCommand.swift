@@ -5,7 +5,9 @@ import FeedbackProcessorClickHouse
 import FeedbackProcessorRedis
 import Foundation
 
-/// Where the processor reads and writes (shared by process, profile and metrics).
+/// What `feedback process` reads (the local log or a Kafka consumer group), where it writes (its store, the
+/// samples, Redis and ClickHouse) and how it batches. Only `process` takes these: the readers (profile,
+/// metrics) take ``StoreOptions``.
 struct ProcessorOptions: ParsableArguments {
     @Option(help: "The embedded local log to consume.")
     var log: String = "feedback-data/events.sqlite"
@@ -28,8 +30,7 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "This processor's name in shared sinks (one per member of a consumer group).")
     var instance: String = "default"
 
-    @Option(help: "The processor's embedded store (profiles, metrics, offsets).")
-    var store: String = "feedback-data/processor.sqlite"
+    @OptionGroup var store: StoreOptions
 
     @Option(help: "Root directory of the training samples.")
     var samples: String = "feedback-data/samples"
@@ -43,31 +44,41 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Milliseconds a batch waits for more records when none are ready, before it ends.")
     var batchLingerMs: Int = 20
 
-    func makeProcessor(reading: Bool = true) throws -> FeedbackProcessor {
-        var configuration = ProcessorConfiguration(storePath: store, samplesDirectory: samples)
-        configuration.attributionWindow = .seconds(windowSeconds)
+    func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size \(batchSize): use 1 or more records") }
-        configuration.batchSize = batchSize
         guard (0...60_000).contains(batchLingerMs) else {
             throw ValidationError("--batch-linger-ms \(batchLingerMs): use 0 to 60000 milliseconds")
         }
+        _ = try redisAddress()
+        if let clickhouse { _ = try StoreOptions.clickHouseURL(clickhouse) }
+        if instance.isEmpty { throw ValidationError("--instance is empty: name this processor") }
+    }
+
+    /// `--redis` as host and port.
+    func redisAddress() throws -> (host: String, port: Int)? {
+        guard let redis else { return nil }
+        let parts = redis.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65_535).contains(port) else {
+            throw ValidationError("--redis \(redis): write host:port, e.g. 127.0.0.1:6379")
+        }
+        return (String(parts[0]), port)
+    }
+
+    func makeProcessor() throws -> FeedbackProcessor {
+        var configuration = ProcessorConfiguration(storePath: store.path, samplesDirectory: samples)
+        configuration.attributionWindow = .seconds(windowSeconds)
+        configuration.batchSize = batchSize
         configuration.batchLinger = .milliseconds(batchLingerMs)
         var sinks: [any ProfileSink] = []
-        if let redis, reading {
-            let parts = redis.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else {
-                throw ValidationError("--redis \(redis): write host:port, e.g. 127.0.0.1:6379")
-            }
-            sinks.append(try RedisProfileSink(host: String(parts[0]), port: port))
+        if let address = try redisAddress() {
+            sinks.append(try RedisProfileSink(host: address.host, port: address.port))
         }
         var metricsSinks: [any MetricsSink] = []
-        if let clickhouse, reading {
-            guard let url = URL(string: clickhouse), url.scheme == "http" || url.scheme == "https" else {
-                throw ValidationError("--clickhouse \(clickhouse): give its HTTP URL, e.g. http://127.0.0.1:8123")
-            }
-            metricsSinks.append(try ClickHouseMetricsSink(url: url, instance: instance))
+        if let clickhouse {
+            metricsSinks.append(
+                try ClickHouseMetricsSink(url: StoreOptions.clickHouseURL(clickhouse), instance: instance))
         }
-        if !brokers.isEmpty && reading {
+        if !brokers.isEmpty {
             // A shorter session than librdkafka's 45 s default: joins and failovers take a fraction of it.
             let source = try KafkaSource(
                 brokers: brokers.split(separator: ",").map(String.init), topic: topic, group: group,
@@ -75,8 +86,7 @@ struct ProcessorOptions: ParsableArguments {
             return try FeedbackProcessor(
                 source: source, configuration: configuration, profileSinks: sinks, metricsSinks: metricsSinks)
         }
-        guard FileManager.default.fileExists(atPath: log) || (!reading && FileManager.default.fileExists(atPath: store))
-        else {
+        guard FileManager.default.fileExists(atPath: log) else {
             throw ValidationError("no local log at \(log): record events first (feedback demo) or pass --log PATH")
         }
         return try FeedbackProcessor(
@@ -131,61 +141,5 @@ struct ProcessCommand: ParsableCommand {
         encoder.outputFormatting = .sortedKeys
         print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
         try observability.writeMetrics(registry)
-    }
-}
-
-struct ProfileCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "profile", abstract: "Print a user's profile (counts, recent clicks, affinities) as JSON.")
-
-    @Argument(help: "User id (or device id for anonymous users).")
-    var user: String
-
-    @OptionGroup var options: ProcessorOptions
-
-    func run() throws {
-        guard let profile = try options.makeProcessor(reading: false).profile(user: user) else {
-            throw ValidationError("no profile for '\(user)': has `feedback process` run over its events?")
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        print(String(decoding: try encoder.encode(profile), as: UTF8.self))
-    }
-}
-
-struct MetricsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "metrics",
-        abstract: "Print the latest live-metric windows (minute × scene × recall source), from the store or ClickHouse."
-    )
-
-    @OptionGroup var options: ProcessorOptions
-
-    @Option(help: "How many windows.")
-    var last: Int = 12
-
-    func run() throws {
-        let windows: [MetricsWindow]
-        if let clickhouse = options.clickhouse {
-            // Totals over every processor instance, as ClickHouse holds them.
-            guard let url = URL(string: clickhouse) else {
-                throw ValidationError("--clickhouse \(clickhouse): give its HTTP URL, e.g. http://127.0.0.1:8123")
-            }
-            windows = try ClickHouseMetricsSink(url: url).totals(limit: last)
-        } else {
-            windows = try options.makeProcessor(reading: false).metrics(limit: last)
-        }
-        let formatter = ISO8601DateFormatter()
-        print("minute                scene    source                impressions  clicks  conv  CTR     CVR     revenue")
-        for window in windows {
-            let minute = formatter.string(from: Date(timeIntervalSince1970: Double(window.minuteMs) / 1000))
-            print(
-                minute.padding(toLength: 22, withPad: " ", startingAt: 0)
-                    + window.scene.padding(toLength: 9, withPad: " ", startingAt: 0)
-                    + window.source.padding(toLength: 22, withPad: " ", startingAt: 0)
-                    + String(
-                        format: "%11d  %6d  %4d  %.4f  %.4f  %.2f", window.impressions, window.clicks,
-                        window.conversions, window.ctr, window.cvr, window.revenue))
-        }
     }
 }

@@ -30,19 +30,37 @@ struct SpoolCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send everything in the spool to Kafka and exit; prints {\"replayed\":N,\"left\":M}.")
 
-        @OptionGroup var transport: TransportOptions
+        @OptionGroup var kafka: KafkaOptions
+
+        @Option(help: "The spool to ship.")
+        var spool: String = "feedback-data/spool.sqlite"
 
         @Option(help: "Seconds to wait for the spool to drain.")
         var timeout: Double = 120
 
+        @Option(help: "Seconds shutdown may take to deliver what is in flight (the rest stays in the spool).")
+        var shutdownTimeout: Double = 30
+
+        @OptionGroup var observability: ObservabilityOptions
+
+        func validate() throws {
+            guard kafka.usesKafka else { throw ValidationError("--brokers is required to replay the spool") }
+        }
+
         func run() async throws {
-            guard transport.usesKafka else { throw ValidationError("--brokers is required to replay the spool") }
-            let registry = transport.bootstrap()
-            let (collector, kafka) = try transport.makeCollector()
-            let drained = await kafka!.waitForSpoolDrained(timeout: .seconds(timeout))
-            let statistics = await collector.shutdown(timeout: .seconds(transport.shutdownTimeout))
-            try transport.writeMetrics(registry)
-            let left = try LocalLog(configuration: .init(path: transport.spool)).statistics().records
+            let registry = observability.bootstrap()
+            // Nothing new is recorded: the collector only carries the transport, whose replayer ships the spool.
+            let transport = try KafkaTransport(
+                configuration: kafka.kafkaConfiguration(), spool: SpoolConfiguration(path: spool),
+                logger: observability.logger)
+            let collector = try FeedbackCollector(
+                transport: transport,
+                configuration: .init(
+                    logger: observability.logger, shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))))
+            let drained = await transport.waitForSpoolDrained(timeout: .seconds(timeout))
+            let statistics = await collector.shutdown(timeout: .seconds(shutdownTimeout))
+            try observability.writeMetrics(registry)
+            let left = try LocalLog(configuration: .init(path: spool)).statistics().records
             print(#"{"replayed":\#(statistics.replayed),"left":\#(left)}"#)
             if !drained || left > 0 { throw ExitCode(1) }
         }

@@ -7,31 +7,15 @@ import Logging
 import Metrics
 import Prometheus
 
-/// Where events go and how safely: the embedded local log by default, Kafka with `--brokers`.
-struct TransportOptions: ParsableArguments {
-    @Option(help: "Kafka bootstrap servers, comma-separated. Without it, events go to the embedded local log.")
+/// The Kafka producer: which brokers and topic, and how events are batched, compressed and acknowledged
+/// (produce, demo and spool replay).
+struct KafkaOptions: ParsableArguments {
+    @Option(
+        help: "Kafka bootstrap servers, comma-separated. Without them, produce and demo write the embedded local log.")
     var brokers: String = ""
 
     @Option(help: "Kafka topic.")
     var topic: String = "feedback-topic"
-
-    @Option(help: "The embedded local log (used when no --brokers are given).")
-    var log: String = "feedback-data/events.sqlite"
-
-    @Option(help: "Kafka outage spool: where undeliverable events wait for replay.")
-    var spool: String = "feedback-data/spool.sqlite"
-
-    @Flag(help: "No spool: count Kafka delivery failures instead of spooling them.")
-    var noSpool = false
-
-    @Option(help: "Cap of the spool or local log, in MiB.")
-    var spoolMaxMb: Int = 1024
-
-    @Option(help: "At the cap: reject_new (count drops) or drop_oldest (evict spooled events).")
-    var overflow: String = "reject_new"
-
-    @Flag(help: "Durable mode: record returns once the event is on local disk (nothing lost on SIGKILL).")
-    var durable = false
 
     @Option(help: "none, gzip, snappy, lz4 or zstd.")
     var compression: String = "none"
@@ -57,16 +41,8 @@ struct TransportOptions: ParsableArguments {
     @Option(help: "Bytes librdkafka may queue, in MiB (queue.buffering.max.kbytes).")
     var maxQueueMb: Int = 64
 
-    @Option(help: "Events buffered by the collector before record() refuses them.")
-    var capacity: Int = 100_000
-
     @Option(name: .customShort("X"), help: "Any librdkafka property, as key=value (repeatable).")
     var properties: [String] = []
-
-    @Option(help: "Seconds shutdown may take to deliver what is in flight (the rest is spooled).")
-    var shutdownTimeout: Double = 30
-
-    @OptionGroup var observability: ObservabilityOptions
 
     var usesKafka: Bool { !brokers.isEmpty }
 
@@ -88,12 +64,48 @@ struct TransportOptions: ParsableArguments {
         }
         return configuration
     }
+}
+
+/// Where events go and how safely: the embedded local log by default, Kafka with `--brokers` (produce and
+/// demo, which record events through a collector).
+struct TransportOptions: ParsableArguments {
+    @OptionGroup var kafka: KafkaOptions
+
+    @Option(help: "The embedded local log (used when no --brokers are given).")
+    var log: String = "feedback-data/events.sqlite"
+
+    @Option(help: "Kafka outage spool: where undeliverable events wait for replay.")
+    var spool: String = "feedback-data/spool.sqlite"
+
+    @Flag(help: "No spool: count Kafka delivery failures instead of spooling them.")
+    var noSpool = false
+
+    @Option(help: "Cap of the spool or local log, in MiB.")
+    var spoolMaxMb: Int = 1024
+
+    @Option(help: "At the cap: reject_new (count drops) or drop_oldest (evict spooled events).")
+    var overflow: String = "reject_new"
+
+    @Flag(help: "Durable mode: record returns once the event is on local disk (nothing lost on SIGKILL).")
+    var durable = false
+
+    @Option(help: "Events buffered by the collector before record() refuses them.")
+    var capacity: Int = 100_000
+
+    @Option(help: "Seconds shutdown may take to deliver what is in flight (the rest is spooled).")
+    var shutdownTimeout: Double = 30
+
+    @OptionGroup var observability: ObservabilityOptions
+
+    func validate() throws {
+        _ = try overflowPolicy()
+        if usesKafka && noSpool && durable { throw ValidationError("--durable needs the spool: drop --no-spool") }
+    }
+
+    var usesKafka: Bool { kafka.usesKafka }
 
     func spoolConfiguration() throws -> SpoolConfiguration? {
-        if noSpool {
-            if durable { throw ValidationError("--durable needs the spool: drop --no-spool") }
-            return nil
-        }
+        if noSpool { return nil }
         var configuration = SpoolConfiguration(path: spool, maxBytes: spoolMaxMb << 20)
         configuration.overflow = try overflowPolicy()
         return configuration
@@ -106,11 +118,7 @@ struct TransportOptions: ParsableArguments {
         return policy
     }
 
-    var logger: Logger {
-        var logger = Logger(label: "feedback")
-        logger.logLevel = observability.level
-        return logger
-    }
+    var logger: Logger { observability.logger }
 
     /// The collector these options describe, with its Kafka transport when there is one.
     func makeCollector() throws -> (collector: FeedbackCollector, kafka: KafkaTransport?) {
@@ -119,7 +127,7 @@ struct TransportOptions: ParsableArguments {
             shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000)))
         if usesKafka {
             let transport = try KafkaTransport(
-                configuration: kafkaConfiguration(), spool: spoolConfiguration(), logger: logger)
+                configuration: kafka.kafkaConfiguration(), spool: spoolConfiguration(), logger: logger)
             return (try FeedbackCollector(transport: transport, configuration: collectorConfiguration), transport)
         }
         let log = try LocalLog(configuration: .init(path: log, maxBytes: spoolMaxMb << 20, overflow: overflowPolicy()))
@@ -128,7 +136,7 @@ struct TransportOptions: ParsableArguments {
         )
     }
 
-    var destination: String { usesKafka ? "topic '\(topic)' at \(brokers)" : "local log \(log)" }
+    var destination: String { usesKafka ? "topic '\(kafka.topic)' at \(kafka.brokers)" : "local log \(log)" }
 
     func bootstrap() -> PrometheusCollectorRegistry? { observability.bootstrap() }
 

@@ -11,7 +11,7 @@ struct ProcessorOutputs: Equatable {
     static func read(_ directory: String, user: String = "user_7") async throws -> ProcessorOutputs {
         let metrics = try FeedbackBinary(["metrics", "--last", "100000"], directory: directory)
         _ = try await metrics.wait()
-        let profile = try FeedbackBinary(["profile", user], directory: directory)
+        let profile = try FeedbackBinary(["profile", user, "--json"], directory: directory)
         _ = try await profile.wait()
         let listing = try TestEnvironment.run("/usr/bin/find", [directory + "/feedback-data/samples", "-name", "*.gz"])
         var lines: [String] = []
