@@ -24,6 +24,12 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Seed of the simulation (same seed, same traffic).")
     var seed: UInt64 = 7
 
+    func validate() throws {
+        try OptionCheck.integer(users, "--users", atLeast: 1, "users")
+        try OptionCheck.integer(requestsPerUser, "--requests-per-user", atLeast: 0, "requests")
+        try OptionCheck.integer(pageSize, "--page-size", atLeast: 1, "items")
+    }
+
     func run() async throws {
         let registry = transport.bootstrap()
         let (collector, kafka) = try transport.makeCollector()

@@ -14,6 +14,12 @@ struct ObservabilityOptions: ParsableArguments {
 
     var level: Logger.Level { Logger.Level(rawValue: logLevel) ?? .warning }
 
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level \(logLevel): use trace, debug, info, notice, warning, error or critical")
+        }
+    }
+
     /// The `feedback` logger at `--log-level`.
     var logger: Logger {
         var logger = Logger(label: "feedback")

@@ -45,10 +45,10 @@ struct ProcessorOptions: ParsableArguments {
     var batchLingerMs: Int = 20
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size \(batchSize): use 1 or more records") }
-        guard (0...60_000).contains(batchLingerMs) else {
-            throw ValidationError("--batch-linger-ms \(batchLingerMs): use 0 to 60000 milliseconds")
-        }
+        // The processor's own bounds: 1 ms to 100 years.
+        try OptionCheck.integer(windowSeconds, "--window-seconds", in: 1...(100 * 366 * 86_400), "seconds")
+        try OptionCheck.integer(batchSize, "--batch-size", atLeast: 1, "records")
+        try OptionCheck.integer(batchLingerMs, "--batch-linger-ms", in: 0...60_000, "milliseconds")
         _ = try redisAddress()
         if let clickhouse { _ = try StoreOptions.clickHouseURL(clickhouse) }
         if instance.isEmpty { throw ValidationError("--instance is empty: name this processor") }
@@ -117,6 +117,10 @@ struct ProcessCommand: ParsableCommand {
     var idleSeconds: Double = 5
 
     @OptionGroup var observability: ObservabilityOptions
+
+    func validate() throws {
+        try OptionCheck.number(idleSeconds, "--idle-seconds", in: 0...86_400, "seconds")
+    }
 
     func run() throws {
         let registry = observability.bootstrap()

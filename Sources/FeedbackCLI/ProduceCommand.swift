@@ -34,10 +34,16 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Print 'recorded <n>' to stderr every n accepted events (0: never).")
     var progressEvery: Int = 0
 
+    /// Event indexes stay below this (their timestamps and the pacing's seconds far from any overflow).
+    static let indexLimit = 1_000_000_000_000_000
+
     func validate() throws {
-        if count < 0 { throw ValidationError("--count is \(count): use 0 or more") }
-        if rate < 0 { throw ValidationError("--rate is \(rate): use 0 (unlimited) or a positive rate") }
-        if users < 1 { throw ValidationError("--users is \(users): use 1 or more") }
+        try OptionCheck.integer(count, "--count", in: 0...1_000_000_000_000, "events")
+        // At most a million years of pacing: Double(count) / rate seconds must fit a Duration.
+        if rate != 0 { try OptionCheck.number(rate, "--rate", in: 0.001...1e9, "events per second (or 0)") }
+        try OptionCheck.integer(users, "--users", atLeast: 1, "users")
+        try OptionCheck.integer(first, "--first", in: 0...(Self.indexLimit - count), "(with --count \(count))")
+        try OptionCheck.integer(progressEvery, "--progress-every", atLeast: 0, "events")
     }
 
     func run() async throws {

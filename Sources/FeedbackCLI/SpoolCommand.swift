@@ -45,6 +45,8 @@ struct SpoolCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard kafka.usesKafka else { throw ValidationError("--brokers is required to replay the spool") }
+            try OptionCheck.number(timeout, "--timeout", in: 0...86_400, "seconds")
+            try OptionCheck.number(shutdownTimeout, "--shutdown-timeout", in: 0...86_400, "seconds")
         }
 
         func run() async throws {

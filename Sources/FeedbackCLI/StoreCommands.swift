@@ -114,6 +114,7 @@ struct MetricsCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        try OptionCheck.integer(last, "--last", atLeast: 1, "windows")
         if let clickhouse { _ = try StoreOptions.clickHouseURL(clickhouse) }
     }
 

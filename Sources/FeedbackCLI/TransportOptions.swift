@@ -44,6 +44,16 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .customShort("X"), help: "Any librdkafka property, as key=value (repeatable).")
     var properties: [String] = []
 
+    // The ranges librdkafka accepts (its limits are 32-bit milliseconds and kilobytes).
+    func validate() throws {
+        guard [-1, 0, 1].contains(acks) else { throw ValidationError("--acks \(acks): use 0, 1 or -1 (all)") }
+        try OptionCheck.integer(batchSize, "--batch-size", in: 1...1_000_000, "messages")
+        try OptionCheck.integer(flushIntervalMs, "--flush-interval-ms", in: 0...900_000, "milliseconds")
+        try OptionCheck.integer(maxRetries, "--max-retries", in: 0...Int(Int32.max), "retries")
+        try OptionCheck.number(deliveryTimeout, "--delivery-timeout", in: 0.001...2_147_483, "seconds")
+        try OptionCheck.integer(maxQueueMb, "--max-queue-mb", in: 1...2_097_151, "MiB")
+    }
+
     var usesKafka: Bool { !brokers.isEmpty }
 
     func kafkaConfiguration() throws -> KafkaConfiguration {
@@ -98,6 +108,9 @@ struct TransportOptions: ParsableArguments {
     @OptionGroup var observability: ObservabilityOptions
 
     func validate() throws {
+        try OptionCheck.integer(spoolMaxMb, "--spool-max-mb", in: 1...(1 << 24), "MiB")
+        try OptionCheck.integer(capacity, "--capacity", atLeast: 1, "events")
+        try OptionCheck.number(shutdownTimeout, "--shutdown-timeout", in: 0...86_400, "seconds")
         _ = try overflowPolicy()
         if usesKafka && noSpool && durable { throw ValidationError("--durable needs the spool: drop --no-spool") }
     }
