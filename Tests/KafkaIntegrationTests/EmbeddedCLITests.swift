@@ -118,4 +118,56 @@ import Testing
             try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Int])
         #expect(object["records", default: 0] >= 60 && object["first_offset"] == 1)
     }
+
+    /// `metrics --json` and `profile --json` print what the table and the text show, as JSON.
+    @Test func metricsAndProfilePrintJSON() async throws {
+        let directory = temporaryDirectory()
+        #expect(
+            try await FeedbackBinary(["produce", "--count", "300", "--users", "30"], directory: directory).wait() == 0)
+        #expect(try await FeedbackBinary(["process"], directory: directory).wait() == 0)
+
+        let metrics = try FeedbackBinary(["metrics", "--json", "--last", "100"], directory: directory)
+        #expect(try await metrics.wait() == 0, "\(metrics.stderr)")
+        let windows = try #require(
+            try JSONSerialization.jsonObject(with: Data(metrics.stdout.utf8)) as? [[String: Any]], "\(metrics.stdout)")
+        #expect(!windows.isEmpty)
+        let keys: Set = [
+            "minuteMs", "scene", "source", "impressions", "clicks", "conversions", "revenue", "ctr", "cvr",
+        ]
+        #expect(windows.allSatisfy { Set($0.keys) == keys }, "\(windows)")
+        // 6 of every 10 seed-format events are impressions, all in one minute.
+        #expect(windows.compactMap { $0["impressions"] as? Int }.reduce(0, +) == 180)
+        #expect(Set(windows.compactMap { $0["minuteMs"] as? Int }) == [1_704_067_200_000])
+        let table = try FeedbackBinary(["metrics", "--last", "100"], directory: directory)
+        #expect(try await table.wait() == 0)
+        #expect(table.stdout.split(separator: "\n").count == windows.count + 1, "a header and one line a window")
+
+        let profile = try FeedbackBinary(["profile", "user_7", "--json"], directory: directory)
+        #expect(try await profile.wait() == 0, "\(profile.stderr)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(profile.stdout.utf8)) as? [String: Any], "\(profile.stdout)")
+        #expect(object["user"] as? String == "user_7")
+        #expect((object["counts"] as? [String: Int])?["click"] == 10)  // events 7, 37, ..., 297: all clicks
+        let text = try FeedbackBinary(["profile", "user_7"], directory: directory)
+        #expect(try await text.wait() == 0)
+        #expect(text.stdout.hasPrefix("user user_7 (last seen ") && text.stdout.contains("counts: click 10"))
+    }
+
+    /// The readers take only their own options, and numbers out of range are usage errors (exit 64), not traps.
+    @Test func optionsACommandDoesNotUseOrCannotTakeAreUsageErrors() async throws {
+        let directory = temporaryDirectory()
+        for (arguments, message) in [
+            (["metrics", "--batch-size", "5"], "Unknown option '--batch-size'"),
+            (["profile", "user_1", "--brokers", "127.0.0.1:9092"], "Unknown option '--brokers'"),
+            (["process", "--idle-seconds", "nan"], "--idle-seconds nan"),
+            (["process", "--window-seconds=-1"], "--window-seconds -1"),
+            (["produce", "--rate", "inf"], "--rate inf"),
+            (["produce", "--delivery-timeout", "nan"], "--delivery-timeout nan"),
+            (["produce", "--spool-max-mb", "\(Int.max)"], "--spool-max-mb \(Int.max)"),
+        ] {
+            let child = try FeedbackBinary(arguments, directory: directory)
+            #expect(try await child.wait(timeout: .seconds(30)) == 64, "\(arguments): \(child.stderr)")
+            #expect(child.stderr.contains(message), "\(arguments): \(child.stderr)")
+        }
+    }
 }
