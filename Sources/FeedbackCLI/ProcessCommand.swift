@@ -4,6 +4,8 @@ import FeedbackProcessor
 import FeedbackProcessorClickHouse
 import FeedbackProcessorRedis
 import Foundation
+import Logging
+import ServiceLifecycle
 
 /// What `feedback process` reads (the local log or a Kafka consumer group), where it writes (its store, the
 /// samples, Redis and ClickHouse) and how it batches. Only `process` takes these: the readers (profile,
@@ -95,7 +97,7 @@ struct ProcessorOptions: ParsableArguments {
     }
 }
 
-struct ProcessCommand: ParsableCommand {
+struct ProcessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "process",
         abstract: "Consume the local log into user profiles, live metrics and training samples.",
@@ -110,7 +112,7 @@ struct ProcessCommand: ParsableCommand {
     @Flag(help: "Also emit samples for impressions whose attribution window is still open (end of a stream).")
     var closeWindows = false
 
-    @Flag(help: "Keep following the log (poll every 200 ms) until interrupted.")
+    @Flag(help: "Keep processing as events arrive, as a service, until SIGTERM or SIGINT.")
     var follow = false
 
     @Option(help: "Stop when the source has been idle this many seconds (Kafka).")
@@ -122,9 +124,27 @@ struct ProcessCommand: ParsableCommand {
         try OptionCheck.number(idleSeconds, "--idle-seconds", in: 0...86_400, "seconds")
     }
 
-    func run() throws {
+    func run() async throws {
         let registry = observability.bootstrap()
         let processor = try options.makeProcessor()
+        if follow {
+            // Batch after batch as a Service until a signal; failed batches are retried with backoff.
+            let service = ProcessorService(processor: processor, logger: Logger(label: "feedback.processor"))
+            let group = ServiceGroup(
+                services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "feedback.process"))
+            try await group.run()
+            var statistics = service.statistics
+            if closeWindows {
+                statistics.samples += try service.withProcessor { processor throws(ProcessorError) in
+                    try processor.closeAllWindows()
+                }
+            }
+            statistics.offset = try service.withProcessor { $0.offset }
+            try print(statistics: statistics)
+            try observability.writeMetrics(registry)
+            return
+        }
         let idle: Duration = options.brokers.isEmpty ? .zero : .milliseconds(Int(idleSeconds * 1000))
         var statistics = ProcessorStatistics()
         if !options.brokers.isEmpty {
@@ -135,15 +155,15 @@ struct ProcessCommand: ParsableCommand {
             }
         }
         statistics.add(try processor.processAvailable(idle: idle))
-        while follow {
-            usleep(200_000)
-            statistics.add(try processor.processAvailable(idle: idle))
-        }
         if closeWindows { statistics.samples += try processor.closeAllWindows() }
         statistics.offset = processor.offset
+        try print(statistics: statistics)
+        try observability.writeMetrics(registry)
+    }
+
+    private func print(statistics: ProcessorStatistics) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
-        try observability.writeMetrics(registry)
+        Swift.print(String(decoding: try encoder.encode(statistics), as: UTF8.self))
     }
 }

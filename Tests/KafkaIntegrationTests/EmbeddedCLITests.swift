@@ -1,4 +1,5 @@
 import FeedbackLog
+import FeedbackProcessor
 import Foundation
 import Testing
 
@@ -62,6 +63,23 @@ import Testing
         #expect(cleanOutputs.samples.count == 21_000)  // 60 % impressions of 40,000, less the last 5 s still open
         #expect(cleanOutputs.profile.contains("user_7"))
         #expect(cleanOutputs == crashedOutputs)
+    }
+
+    /// `process --follow` runs the processor as a Service: it takes events recorded while it runs, and a
+    /// SIGTERM stops it after the batch in hand, with the same totals as a plain run over the same log.
+    @Test func processFollowTakesNewEventsAndStopsOnSIGTERM() async throws {
+        let directory = temporaryDirectory()
+        #expect(try await FeedbackBinary(["produce", "--count", "3000"], directory: directory).wait() == 0)
+        let follower = try FeedbackBinary(["process", "--follow"], directory: directory)
+        try await Task.sleep(for: .seconds(2))
+        #expect(
+            try await FeedbackBinary(["produce", "--count", "2000", "--first", "3000"], directory: directory).wait() == 0)
+        try await Task.sleep(for: .seconds(2))
+        follower.signal(SIGTERM)
+        #expect(try await follower.wait(timeout: .seconds(20)) == 0, "\(follower.stderr.suffix(2000))")
+        let line = try #require(follower.stdout.split(separator: "\n").last)
+        let statistics = try JSONDecoder().decode(ProcessorStatistics.self, from: Data(line.utf8))
+        #expect(statistics.processed == 5000 && statistics.offset == 5000, "\(line)")
     }
 
     @Test func metricsAreWrittenInPrometheusTextFormat() async throws {
