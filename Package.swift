@@ -153,7 +153,8 @@ let package = Package(
         .testTarget(name: "FastCollectionsTests", dependencies: ["FastCollections", "Feedback"]),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore"]),
-        .testTarget(name: "FeedbackWireTests", dependencies: ["FeedbackWire", "Feedback", "FastCollections", "Pipeline"]),
+        .testTarget(
+            name: "FeedbackWireTests", dependencies: ["FeedbackWire", "Feedback", "FastCollections", "Pipeline"]),
         .testTarget(
             name: "FeedbackProcessorTests",
             dependencies: [

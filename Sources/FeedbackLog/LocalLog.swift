@@ -77,18 +77,19 @@ public final class LocalLog: @unchecked Sendable {
         } catch {
             throw LocalLogError(kind: .storage, message: "local log \(error.path): \(error.message)")
         }
-        try locked { try connection.execute(
-            """
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=\(configuration.sync.rawValue);
-            PRAGMA busy_timeout=10000;
-            CREATE TABLE IF NOT EXISTS events (
-                offset INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, payload BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS consumers (name TEXT PRIMARY KEY, committed INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL,
-                records INTEGER NOT NULL, evicted INTEGER NOT NULL);
-            INSERT OR IGNORE INTO meta (id, bytes, records, evicted) VALUES (1, 0, 0, 0);
-            """)
+        try locked {
+            try connection.execute(
+                """
+                PRAGMA journal_mode=WAL;
+                PRAGMA synchronous=\(configuration.sync.rawValue);
+                PRAGMA busy_timeout=10000;
+                CREATE TABLE IF NOT EXISTS events (
+                    offset INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, payload BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS consumers (name TEXT PRIMARY KEY, committed INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL,
+                    records INTEGER NOT NULL, evicted INTEGER NOT NULL);
+                INSERT OR IGNORE INTO meta (id, bytes, records, evicted) VALUES (1, 0, 0, 0);
+                """)
         }
     }
 
@@ -126,7 +127,8 @@ public final class LocalLog: @unchecked Sendable {
     public func acknowledge(through offset: Int64) throws(LocalLogError) {
         try locked { () throws in
             try connection.transaction { () throws in
-                let count = try connection.queryInt("SELECT COUNT(*) FROM events WHERE offset <= ?", [.int(offset)]) ?? 0
+                let count =
+                    try connection.queryInt("SELECT COUNT(*) FROM events WHERE offset <= ?", [.int(offset)]) ?? 0
                 guard count > 0 else { return }
                 let bytes =
                     try connection.queryInt(

@@ -30,7 +30,8 @@ public final class ProcessorService: Service {
     /// `pollTimeout`: how long one batch waits for its first record (also how soon a shutdown is seen when
     /// the source is idle).
     public init(
-        processor: sending FeedbackProcessor, pollTimeout: Duration = .milliseconds(500), retryDelay: Duration = .seconds(1),
+        processor: sending FeedbackProcessor, pollTimeout: Duration = .milliseconds(500),
+        retryDelay: Duration = .seconds(1),
         idleDelay: Duration = .milliseconds(200), logger: Logger = Logger(label: "feedback.processor")
     ) {
         self.idleDelay = idleDelay

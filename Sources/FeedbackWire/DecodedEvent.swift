@@ -1,5 +1,5 @@
-import Feedback
 import FastCollections
+import Feedback
 import Foundation
 
 /// The fields of a feedback event's JSON that the processor uses. Events from older writers (the seed's

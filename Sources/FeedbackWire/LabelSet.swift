@@ -86,7 +86,9 @@ package struct EventLabels: @unchecked Sendable, Equatable {
     @inlinable package var dictionary: [String: String] { reference._withUnsafeGuaranteedRef { $0.dictionary } }
     @inlinable package var recallSource: String? { reference._withUnsafeGuaranteedRef { $0.recallSource } }
     /// `recall_source=…` per channel of `recallSource` (none without one), made once per set.
-    @inlinable package var recallSourceFeatures: [String] { reference._withUnsafeGuaranteedRef { $0.recallSourceFeatures } }
+    @inlinable package var recallSourceFeatures: [String] {
+        reference._withUnsafeGuaranteedRef { $0.recallSourceFeatures }
+    }
     @inlinable package var isEmpty: Bool { reference._withUnsafeGuaranteedRef { $0.dictionary.isEmpty } }
     /// The set's identity: equal for copies of one `EventLabels` (equal sets may still differ when owned).
     @inlinable package var identity: ObjectIdentifier { reference._withUnsafeGuaranteedRef { ObjectIdentifier($0) } }

@@ -179,6 +179,7 @@ package struct SegmentReader {
     }
 
     private func truncated() -> WireError {
-        .damagedState("\(origin): a state segment ends early at byte \(position) of \(bytes.count); the store is damaged")
+        .damagedState(
+            "\(origin): a state segment ends early at byte \(position) of \(bytes.count); the store is damaged")
     }
 }

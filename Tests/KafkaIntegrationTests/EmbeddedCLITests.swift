@@ -73,7 +73,8 @@ import Testing
         let follower = try FeedbackBinary(["process", "--follow"], directory: directory)
         try await Task.sleep(for: .seconds(2))
         #expect(
-            try await FeedbackBinary(["produce", "--count", "2000", "--first", "3000"], directory: directory).wait() == 0)
+            try await FeedbackBinary(["produce", "--count", "2000", "--first", "3000"], directory: directory).wait()
+                == 0)
         try await Task.sleep(for: .seconds(2))
         follower.signal(SIGTERM)
         #expect(try await follower.wait(timeout: .seconds(20)) == 0, "\(follower.stderr.suffix(2000))")

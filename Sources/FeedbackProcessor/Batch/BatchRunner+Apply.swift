@@ -92,7 +92,8 @@ extension BatchRunner {
     /// attribution state, and hands it to the profile folder with the labels a click or conversion
     /// without a recall source inherits it from (its impression's).
     func apply(
-        _ slot: UnsafePointer<DecodedEvent>, to folds: inout [ProfileFolder.Fold], index: Int, tables: inout AttributionTables
+        _ slot: UnsafePointer<DecodedEvent>, to folds: inout [ProfileFolder.Fold], index: Int,
+        tables: inout AttributionTables
     ) {
         var inherited: EventLabels?
         if slot.pointee.kind != .impression, !slot.pointee.requestID.isEmpty,

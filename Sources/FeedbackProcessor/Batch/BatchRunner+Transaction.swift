@@ -134,7 +134,8 @@ extension BatchRunner {
             try ProcessorError.map(ProcessorError.sink) { for sink in profileSinks { try sink.write(profiles) } }
         }
         if !metricsSinks.isEmpty {
-            let windows = try MetricsStore.windows(minutes: Set(folded.metrics.keys.map(\.minute)), in: store.connection)
+            let windows = try MetricsStore.windows(
+                minutes: Set(folded.metrics.keys.map(\.minute)), in: store.connection)
             let version = try store.nextCounter("metrics_version")
             try ProcessorError.map(ProcessorError.sink) {
                 for sink in metricsSinks { try sink.write(windows, version: version) }

@@ -218,8 +218,7 @@ final class ProfileFolder: @unchecked Sendable {
             (metricsMinute, minuteMetrics) = (.min, [])
         }
 
-        private mutating func fold(_ event: UnsafePointer<DecodedEvent>, inherited: EventLabels?) throws
-        {
+        private mutating func fold(_ event: UnsafePointer<DecodedEvent>, inherited: EventLabels?) throws {
             // The labels the recall source comes from: the event's, else its impression's.
             let sourceLabels = event.pointee.labels.recallSource != nil ? event.pointee.labels : inherited
             let recallSource = sourceLabels?.recallSource

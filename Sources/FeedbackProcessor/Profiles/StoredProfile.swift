@@ -1,7 +1,7 @@
 import FastCollections
 import FeedbackWire
-import SQLiteStore
 import Foundation
+import SQLiteStore
 
 /// One user's profile as the store keeps it: one row per user, the whole profile in one blob — event
 /// counts, last seen time, recent clicks, label affinities.

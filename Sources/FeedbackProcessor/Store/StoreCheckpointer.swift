@@ -1,6 +1,6 @@
 import Dispatch
-import Feedback
 import FastCollections
+import Feedback
 import FeedbackWire
 import SQLiteStore
 import Synchronization

@@ -1,7 +1,7 @@
 import FastCollections
 import FeedbackWire
-import SQLiteStore
 import Foundation
+import SQLiteStore
 
 /// The layout of the processor's store: the tables of a new store, and the migrations of older ones.
 ///

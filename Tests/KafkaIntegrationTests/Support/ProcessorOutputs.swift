@@ -1,6 +1,6 @@
 import FeedbackLog
-import SQLiteStore
 import Foundation
+import SQLiteStore
 
 /// What `feedback process` produced in a directory: the metrics table, one profile and every sample line.
 struct ProcessorOutputs: Equatable {
