@@ -18,6 +18,12 @@ public enum PairHash {
     }
 
     /// The hash of two strings' UTF-8 bytes (the event reader hashes ids where it reads them).
+    /// The hash of one byte string (as a hash table's key).
+    @inlinable public static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let hash = mix(seed, bytes)
+        return hash == 0 ? 1 : hash
+    }
+
     @inlinable public static func of(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> UInt64 {
         let hash = mix(mix(seed, first), second)
         return hash == 0 ? 1 : hash

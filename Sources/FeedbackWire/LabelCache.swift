@@ -1,3 +1,4 @@
+import FastCollections
 import Foundation
 
 /// Label objects already decoded, by their exact JSON bytes: an event whose `labels` bytes equal ones read
@@ -55,22 +56,8 @@ package struct LabelCache {
         return stored.withUnsafeBufferPointer { memcmp($0.baseAddress!, other, bytes.count) == 0 }
     }
 
-    /// Eight bytes at a time, each mixed by a multiply (MurmurHash3's constants); not stored anywhere.
+    /// ``PairHash`` of the bytes (not stored anywhere).
     private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        let raw = UnsafeRawBufferPointer(bytes)
-        var hash: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(raw.count)
-        var offset = 0
-        while offset + 8 <= raw.count {
-            hash = (hash ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
-            hash ^= hash >> 29
-            offset += 8
-        }
-        var tail: UInt64 = 0
-        while offset < raw.count {
-            tail = tail << 8 | UInt64(raw[offset])
-            offset += 1
-        }
-        hash = (hash ^ tail) &* 0xc4ce_b9fe_1a85_ec53
-        return hash ^ (hash >> 32)
+        PairHash.of(UnsafeRawBufferPointer(bytes))
     }
 }
