@@ -67,12 +67,12 @@ let package = Package(
         // SQLite's C headers, and the one Swift connection over them (local log, processor store).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
-        // The durable local log: embedded default transport, outage spool, durable mode, reader API.
+        // The durable local log: embedded default transport, the spool in front of any transport, durable mode, reader API.
         .target(
             name: "FeedbackLog",
             dependencies: ["Feedback", "SQLiteStore", .product(name: "Logging", package: "swift-log")]
         ),
-        // The Kafka transport of the collector, with its spool and replayer.
+        // The Kafka transport of the collector (its spool is FeedbackLog's SpoolingTransport).
         .target(
             name: "FeedbackKafka",
             dependencies: [
@@ -145,21 +145,24 @@ let package = Package(
             ],
             linkerSettings: depsRPath
         ),
+        // Helpers every test target shares (temporary paths).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "DemoRecommender"], linkerSettings: depsRPath),
         .testTarget(
             name: "FeedbackTests",
-            dependencies: ["Feedback", "FeedbackBench", "FeedbackKafka", "FeedbackLog", "Pipeline"],
+            dependencies: ["Feedback", "FeedbackBench", "FeedbackKafka", "Pipeline", "TestSupport"],
             linkerSettings: depsRPath),
+        .testTarget(name: "FeedbackLogTests", dependencies: ["Feedback", "FeedbackLog", "Pipeline", "TestSupport"]),
         .testTarget(name: "FastCollectionsTests", dependencies: ["FastCollections", "Feedback"]),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "TestSupport"]),
         .testTarget(
             name: "FeedbackWireTests", dependencies: ["FeedbackWire", "Feedback", "FastCollections", "Pipeline"]),
         .testTarget(
             name: "FeedbackProcessorTests",
             dependencies: [
                 "Feedback", "FeedbackWire", "FastCollections", "SQLiteStore", "FeedbackLog", "FeedbackProcessor",
-                "Deflate", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "Deflate", "TestSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             linkerSettings: depsRPath),
         .testTarget(
@@ -167,7 +170,7 @@ let package = Package(
             dependencies: [
                 "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackBench", "FeedbackProcessor",
                 "FeedbackProcessorRedis", "FeedbackProcessorClickHouse", "Kafka", "Pipeline", "DemoRecommender",
-                "SQLiteStore",
+                "SQLiteStore", "TestSupport",
             ],
             linkerSettings: depsRPath
         ),

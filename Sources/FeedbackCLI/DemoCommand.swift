@@ -32,13 +32,13 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let registry = transport.bootstrap()
-        let (collector, kafka) = try transport.makeCollector()
+        let (collector, spool) = try transport.makeCollector()
         let summary = try await DemoRun(
             catalog: DemoCatalog(itemCount: 500, seed: 42),
             traffic: DemoTraffic(users: users, requestsPerUser: requestsPerUser, seed: seed),
             pageSize: pageSize
         ).run(collector: collector)
-        if let kafka { _ = await kafka.waitForSpoolDrained(timeout: .seconds(transport.shutdownTimeout)) }
+        if let spool { _ = await spool.waitForSpoolDrained(timeout: .seconds(transport.shutdownTimeout)) }
         let statistics = await collector.shutdown(timeout: .seconds(transport.shutdownTimeout))
         try transport.writeMetrics(registry)
         print(

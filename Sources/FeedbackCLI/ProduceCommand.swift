@@ -1,6 +1,7 @@
 import ArgumentParser
 import Feedback
 import FeedbackKafka
+import FeedbackLog
 import Foundation
 import Pipeline
 import ServiceLifecycle
@@ -48,10 +49,10 @@ struct ProduceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let registry = transport.bootstrap()
-        let (collector, kafka) = try transport.makeCollector()
+        let (collector, spool) = try transport.makeCollector()
         let start = ContinuousClock.now
         let recorder = Recorder(
-            collector: collector, kafka: kafka, count: count, first: first, rate: rate, users: users,
+            collector: collector, spool: spool, count: count, first: first, rate: rate, users: users,
             capacity: transport.capacity, progressEvery: progressEvery,
             drainTimeout: .milliseconds(Int(transport.shutdownTimeout * 1000)))
         // The collector runs as a Service: SIGTERM/SIGINT end the recording and start a graceful shutdown.
@@ -84,17 +85,17 @@ struct ProduceCommand: AsyncParsableCommand {
 final class Recorder: Service, @unchecked Sendable {
     // @unchecked Sendable: all fields are immutable.
     let collector: FeedbackCollector
-    let kafka: KafkaTransport?
+    let spool: SpoolingTransport?
     let count, first, users, capacity, progressEvery: Int
     let rate: Double
     let drainTimeout: Duration
 
     init(
-        collector: FeedbackCollector, kafka: KafkaTransport?, count: Int, first: Int, rate: Double, users: Int,
+        collector: FeedbackCollector, spool: SpoolingTransport?, count: Int, first: Int, rate: Double, users: Int,
         capacity: Int, progressEvery: Int, drainTimeout: Duration
     ) {
         self.collector = collector
-        self.kafka = kafka
+        self.spool = spool
         self.drainTimeout = drainTimeout
         self.count = count
         self.first = first
@@ -125,9 +126,9 @@ final class Recorder: Service, @unchecked Sendable {
             }
         }
         // Everything recorded is delivered or spooled: let the replayer ship the spool before shutdown.
-        if let kafka {
+        if let spool {
             _ = await collector.flush(timeout: drainTimeout)
-            _ = await kafka.waitForSpoolDrained(timeout: drainTimeout)
+            _ = await spool.waitForSpoolDrained(timeout: drainTimeout)
         }
     }
 }

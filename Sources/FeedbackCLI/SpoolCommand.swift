@@ -52,9 +52,9 @@ struct SpoolCommand: AsyncParsableCommand {
         func run() async throws {
             let registry = observability.bootstrap()
             // Nothing new is recorded: the collector only carries the transport, whose replayer ships the spool.
-            let transport = try KafkaTransport(
-                configuration: kafka.kafkaConfiguration(), spool: SpoolConfiguration(path: spool),
-                logger: observability.logger)
+            let transport = try SpoolingTransport(
+                wrapping: KafkaTransport(configuration: kafka.kafkaConfiguration(), logger: observability.logger),
+                spool: SpoolConfiguration(path: spool), logger: observability.logger)
             let collector = try FeedbackCollector(
                 transport: transport,
                 configuration: .init(

@@ -133,14 +133,17 @@ struct TransportOptions: ParsableArguments {
 
     var logger: Logger { observability.logger }
 
-    /// The collector these options describe, with its Kafka transport when there is one.
-    func makeCollector() throws -> (collector: FeedbackCollector, kafka: KafkaTransport?) {
+    /// The collector these options describe, with its spool in front of Kafka when there is one.
+    func makeCollector() throws -> (collector: FeedbackCollector, spool: SpoolingTransport?) {
         let collectorConfiguration = FeedbackCollector.Configuration(
             capacity: capacity, logger: logger, durability: durable ? .durable : .bestEffort,
             shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000)))
         if usesKafka {
-            let transport = try KafkaTransport(
-                configuration: kafka.kafkaConfiguration(), spool: spoolConfiguration(), logger: logger)
+            let kafkaTransport = try KafkaTransport(configuration: kafka.kafkaConfiguration(), logger: logger)
+            guard let spool = try spoolConfiguration() else {
+                return (try FeedbackCollector(transport: kafkaTransport, configuration: collectorConfiguration), nil)
+            }
+            let transport = try SpoolingTransport(wrapping: kafkaTransport, spool: spool, logger: logger)
             return (try FeedbackCollector(transport: transport, configuration: collectorConfiguration), transport)
         }
         let log = try LocalLog(configuration: .init(path: log, maxBytes: spoolMaxMb << 20, overflow: overflowPolicy()))

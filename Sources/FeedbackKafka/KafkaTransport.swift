@@ -4,33 +4,30 @@ import Kafka
 import Logging
 import Synchronization
 
-/// Sends feedback events to a Kafka topic through librdkafka, spooling to local disk what it cannot deliver.
+/// Sends feedback events to a Kafka topic through librdkafka.
 ///
 /// Each event is one message, keyed by user id (else device id, else no key). librdkafka batches, compresses
-/// and retries; every delivery report is counted on the collector's ``DeliveryTracker``. Without a spool,
-/// a failed delivery is counted as failed with its librdkafka error name and logged (rate-limited). With a
-/// ``SpoolConfiguration``, it is spooled instead and replayed when the brokers are back.
+/// and retries; every delivery report is counted on the collector's ``DeliveryTracker``. On its own, a failed
+/// delivery is counted as failed with its librdkafka error name and logged (rate-limited). Behind a
+/// `SpoolingTransport` (its ``TransportFallback``), what fails for a reason a retry can fix, what finds the
+/// queue full and everything while all brokers are down is spooled instead and replayed when they are back.
 ///
 /// ```swift
-/// let transport = try KafkaTransport(
-///     configuration: KafkaConfiguration(brokers: ["localhost:9092"], topic: "feedback"),
+/// let transport = try SpoolingTransport(
+///     wrapping: KafkaTransport(configuration: KafkaConfiguration(brokers: ["localhost:9092"], topic: "feedback")),
 ///     spool: SpoolConfiguration(path: "feedback-data/spool.sqlite"))
 /// let collector = try FeedbackCollector(transport: transport)
 /// ```
-public final class KafkaTransport: DurableTransport {
-    /// Tokens of replayed messages have this bit set; live tokens are record times (monotonic nanoseconds).
-    static let replayBit: UInt = 1 << (UInt.bitWidth - 1)
-
+public final class KafkaTransport: FallbackCapableTransport {
     private let producer: KafkaProducer
     private let state: TransportState
-    private let replayer: SpoolReplayer?
+    public let deliveryTimeout: Duration
 
-    /// Validates `configuration` and creates the librdkafka producer (and the spool, if given). An
-    /// unreachable broker is not an error here: events wait in librdkafka's bounded queue, then spool.
-    public init(
-        configuration: KafkaConfiguration, spool: SpoolConfiguration? = nil,
-        logger: Logger = Logger(label: "feedback.kafka")
-    ) throws(FeedbackError) {
+    /// Validates `configuration` and creates the librdkafka producer. An unreachable broker is not an error
+    /// here: events wait in librdkafka's bounded queue (and, behind a spool, then spool).
+    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "feedback.kafka"))
+        throws(FeedbackError)
+    {
         let properties = try configuration.librdkafkaProperties()
         if !KafkaProducer.libraryIsCurrent {
             logger.warning(
@@ -39,17 +36,7 @@ public final class KafkaTransport: DurableTransport {
                 run scripts/install-deps.sh and put .deps/lib on LD_LIBRARY_PATH
                 """)
         }
-        var spoolLog: LocalLog?
-        if let spool {
-            do {
-                spoolLog = try LocalLog(
-                    configuration: .init(
-                        path: spool.path, maxBytes: spool.maxBytes, overflow: spool.overflow, sync: spool.sync))
-            } catch {
-                throw .invalidConfiguration("spool: \(error.message)")
-            }
-        }
-        let state = TransportState(spool: spoolLog, log: RateLimitedLogger(logger: logger))
+        let state = TransportState(log: RateLimitedLogger(logger: logger))
         do {
             producer = try KafkaProducer(
                 topic: configuration.topic, properties: properties, logger: logger,
@@ -59,15 +46,7 @@ public final class KafkaTransport: DurableTransport {
             throw .invalidConfiguration(error.message)
         }
         self.state = state
-        if let spoolLog, let spool {
-            let replayer = SpoolReplayer(
-                producer: producer, spool: spoolLog, state: state, configuration: spool,
-                deliveryTimeout: configuration.deliveryTimeout)
-            _ = state.replayerReference.storeIfNil(replayer)
-            self.replayer = replayer
-        } else {
-            self.replayer = nil
-        }
+        deliveryTimeout = configuration.deliveryTimeout
     }
 
     public var name: String { "kafka" }
@@ -75,48 +54,43 @@ public final class KafkaTransport: DurableTransport {
     /// The topic events go to.
     public var topic: String { producer.topic }
 
-    /// Whether the transport believes every broker is unreachable (it then spools instead of producing).
-    public var brokersDown: Bool { state.brokersDown.load(ordering: .relaxed) }
+    public func install(fallback: any TransportFallback) {
+        _ = state.fallbackReference.storeIfNil(TransportFallbackReference(fallback))
+    }
+
+    public func isReachable(timeout: Duration) -> Bool { producer.isReachable(timeout: timeout) }
+
+    public var inFlight: Int { producer.outstanding }
 
     public func start(tracker: DeliveryTracker) {
         _ = state.trackerReference.storeIfNil(tracker)
-        replayer?.start()
     }
 
     public func send(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, token: UInt)
         -> TransportSendResult
     {
-        if state.spool != nil && state.brokersDown.load(ordering: .relaxed) {
-            state.spoolLater(key: key.map { Array($0) }, payload: Array(payload))
-            return .accepted
-        }
         switch producer.produce(key: key, value: payload, token: token) {
         case .enqueued:
             return .accepted
         case .queueFull:
-            guard state.spool != nil else { return .busy }
-            state.spoolLater(key: key.map { Array($0) }, payload: Array(payload))
-            return .accepted
+            return .busy
         case .failed(let error):
-            guard state.spool != nil, !error.isPermanent else { return .rejected(reason: error.description) }
-            state.spoolLater(key: key.map { Array($0) }, payload: Array(payload))
+            guard let fallback = state.fallback(for: token), !error.isPermanent else {
+                return .rejected(reason: error.description)
+            }
+            fallback.keep(key: key.map { Array($0) }, payload: Array(payload))
             return .accepted
         }
     }
 
-    /// The whole batch in one librdkafka call (``KafkaProducer/produce(count:message:refused:full:)``); with a
-    /// spool, what librdkafka cannot take now is spooled, as in ``send(key:payload:token:)``. Without one, a
-    /// full queue returns the first event it had no room for, marking those after it that it took (the
-    /// producer groups a batch by partition, so the full ones are not always the batch's last).
+    /// The whole batch in one librdkafka call (``KafkaProducer/produce(count:message:refused:full:)``). A full
+    /// queue returns the first event it had no room for, marking those after it that it took (the producer
+    /// groups a batch by partition, so the full ones are not always the batch's last).
     public func send(_ batch: OutgoingBatch, from start: Int, rejected: (Int, String) -> Void) -> Int {
         let left = batch.hasTakenEvents ? (start..<batch.count).filter { !batch.isTaken($0) } : nil
-        if state.spool != nil && state.brokersDown.load(ordering: .relaxed) {
-            for index in start..<batch.count where !batch.isTaken(index) { spoolLater(batch, index) }
-            return batch.count
-        }
         var full: [Int] = []
         batch.withMessages { message in
-            producer.produce(
+            _ = producer.produce(
                 count: left?.count ?? batch.count - start,
                 message: { offset in
                     let (key, payload, token) = message(left?[offset] ?? start + offset)
@@ -124,8 +98,9 @@ public final class KafkaTransport: DurableTransport {
                 },
                 refused: { offset, error in
                     let index = left?[offset] ?? start + offset
-                    if state.spool != nil, !error.isPermanent {
-                        spoolLater(batch, index)
+                    let (key, payload, token) = message(index)
+                    if let fallback = state.fallback(for: token), !error.isPermanent {
+                        fallback.keep(key: key.map { Array($0) }, payload: Array(payload))
                     } else {
                         rejected(index, error.description)
                     }
@@ -134,80 +109,38 @@ public final class KafkaTransport: DurableTransport {
         }
         producer.serveReady()
         guard let firstFull = full.first else { return batch.count }
-        guard state.spool != nil else {
-            let notTaken = Set(full)
-            for index in firstFull + 1..<batch.count where !batch.isTaken(index) && !notTaken.contains(index) {
-                batch.markTaken(index)
-            }
-            return firstFull
+        let notTaken = Set(full)
+        for index in firstFull + 1..<batch.count where !batch.isTaken(index) && !notTaken.contains(index) {
+            batch.markTaken(index)
         }
-        // librdkafka's queue is full: those one by one, as `send(key:payload:token:)` does — each spooled
-        // only if there is still no room (deliveries free room all the time).
-        for index in full {
-            let result = batch.withMessage(index) { key, payload, token in
-                send(key: key, payload: payload, token: token)
-            }
-            if case .rejected(let reason) = result { rejected(index, reason) }
-        }
-        return batch.count
+        return firstFull
     }
 
-    private func spoolLater(_ batch: OutgoingBatch, _ index: Int) {
-        batch.withMessage(index) { key, payload, _ in
-            state.spoolLater(key: key.map { Array($0) }, payload: Array(payload))
-        }
-    }
+    public func flush(timeout: Duration) -> Bool { producer.flush(timeout: timeout) }
 
-    public func batchDidEnd() { state.flushSpoolBuffer() }
-
-    public func flush(timeout: Duration) -> Bool {
-        let done = producer.flush(timeout: timeout)
-        state.flushSpoolBuffer()
-        return done
-    }
-
-    public var supportsDurability: Bool { state.spool != nil }
-
-    /// Durable mode: appends the events to the spool (one transaction) for the replayer to ship.
-    public func persist(_ events: [EncodedEvent]) throws(FeedbackError) {
-        guard let spool = state.spool else {
-            throw .invalidConfiguration("durable mode needs a spool: pass a SpoolConfiguration to KafkaTransport")
-        }
-        do {
-            try spool.append(events)
-        } catch {
-            throw .storage(error.message)
-        }
-        state.tracker?.spooled(count: events.count)
-        replayer?.wake()
-    }
-
-    /// Stops replaying, purges what librdkafka still holds — spooled, with a spool, for the next start to
-    /// replay; otherwise counted failed (`_PURGE_QUEUE`/`_PURGE_INFLIGHT`) — and destroys the producer.
-    public func close() {
-        replayer?.stop()
-        producer.close()
-        state.flushSpoolBuffer()
-        state.updateGauges()
-    }
+    /// Purges what librdkafka still holds — handed to the fallback, if there is one (a spool keeps it for the
+    /// next start to replay); otherwise counted failed (`_PURGE_QUEUE`/`_PURGE_INFLIGHT`) — and destroys the
+    /// producer.
+    public func close() { producer.close() }
 }
 
-/// What the transport's callbacks (on librdkafka's threads), its sender-side calls and its replayer share.
+/// What the transport's callbacks (on librdkafka's threads) and its sender-side calls share.
 final class TransportState: Sendable {
-    let spool: LocalLog?
     let log: RateLimitedLogger
     /// Set once by `start`, read on every delivery report (lock-free).
     let trackerReference = AtomicLazyReference<DeliveryTracker>()
     var tracker: DeliveryTracker? { trackerReference.load() }
-    /// Set once at init when there is a spool; read on every replayed message's report (lock-free).
-    let replayerReference = AtomicLazyReference<SpoolReplayer>()
-    let brokersDown = Atomic<Bool>(false)
-    private let spoolBuffer = Mutex<[LogEntry]>([])
-    private let spoolFlushLock = Mutex<Void>(())
+    /// Set once, before `start`, when a spool sits in front (lock-free reads).
+    let fallbackReference = AtomicLazyReference<TransportFallbackReference>()
 
-    init(spool: LocalLog?, log: RateLimitedLogger) {
-        self.spool = spool
+    init(log: RateLimitedLogger) {
         self.log = log
+    }
+
+    /// The fallback that keeps a live event a retry could deliver; nil for replayed events (their outcome goes
+    /// to the fallback as a failure, never back into the spool) or without a fallback.
+    func fallback(for token: UInt) -> (any TransportFallback)? {
+        token & TransportFallbackTokens.replayBit != 0 ? nil : fallbackReference.load()?.fallback
     }
 
     /// A batch of delivery reports: the collector's acknowledged events are counted in one go (one counter
@@ -215,25 +148,26 @@ final class TransportState: Sendable {
     func delivered(_ reports: [DeliveryReport]) {
         var acknowledged: [UInt] = []
         acknowledged.reserveCapacity(reports.count)
+        let fallback = fallbackReference.load()?.fallback
         for report in reports {
-            if report.token & KafkaTransport.replayBit != 0 {
-                replayerReference.load()?.delivered(report)
+            if report.token & TransportFallbackTokens.replayBit != 0 {
+                fallback?.replayed(token: report.token, failure: report.error?.name)
             } else if report.error == nil {
                 acknowledged.append(report.token)
             } else {
-                failed(report)
+                failed(report, fallback: fallback)
             }
         }
         guard !acknowledged.isEmpty, let tracker else { return }
-        if brokersDown.load(ordering: .relaxed) { brokersDown.store(false, ordering: .relaxed) }
+        fallback?.destinationUp()
         tracker.delivered(tokens: acknowledged)
     }
 
-    private func failed(_ report: DeliveryReport) {
+    private func failed(_ report: DeliveryReport, fallback: (any TransportFallback)?) {
         guard let tracker, let error = report.error else { return }
-        if spool != nil, !error.isPermanent, let payload = report.payload {
-            if !error.isPurged { markDown(because: error) }
-            spoolLater(key: report.key, payload: payload)
+        if let fallback, !error.isPermanent, let payload = report.payload {
+            if !error.isPurged { fallback.destinationDown(reason: error.description) }
+            fallback.keep(key: report.key, payload: payload)
             return
         }
         log.error(key: "delivery:" + error.name, "Kafka delivery failed", metadata: ["error": "\(error)"])
@@ -242,58 +176,12 @@ final class TransportState: Sendable {
 
     func clientError(_ error: KafkaError) {
         log.warning(key: "client:" + error.name, "Kafka client error", metadata: ["error": "\(error)"])
-        if error.isAllBrokersDown { markDown(because: error) }
-    }
-
-    func markDown(because error: KafkaError) {
-        if spool != nil, !brokersDown.exchange(true, ordering: .relaxed) {
-            log.warning(
-                key: "down", "Kafka brokers unreachable: spooling events until they are back",
-                metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Queues an event for the spool; committed in groups (here when the group is large, otherwise at the
-    /// end of the collector's batch, on flush, by the replayer's tick and at close).
-    func spoolLater(key: [UInt8]?, payload: [UInt8]) {
-        let count = spoolBuffer.withLock {
-            $0.append(LogEntry(key: key, payload: payload))
-            return $0.count
-        }
-        if count >= 1024 { flushSpoolBuffer() }
-    }
-
-    func flushSpoolBuffer() {
-        guard let spool else { return }
-        spoolFlushLock.withLock { _ in
-            let entries = spoolBuffer.withLock { buffer in
-                defer { buffer.removeAll(keepingCapacity: true) }
-                return buffer
-            }
-            guard !entries.isEmpty else { return }
-            let tracker = self.tracker
-            do {
-                try spool.append(entries)
-                tracker?.spooled(count: entries.count)
-                replayerReference.load()?.wake()
-            } catch {
-                let full = (error as? LocalLogError)?.kind == .full
-                tracker?.dropped(entries.count, reason: full ? .logFull : .storageError, detail: "\(error)")
-            }
-        }
-    }
-
-    func updateGauges() {
-        guard let spool, let tracker, let statistics = try? spool.statistics() else {
-            return
-        }
-        tracker.spoolEventsGauge.record(statistics.records)
-        tracker.spoolBytesGauge.record(statistics.bytes)
+        if error.isAllBrokersDown { fallbackReference.load()?.fallback.destinationDown(reason: error.description) }
     }
 }
 
 extension FeedbackCollector {
-    /// A collector that sends to Kafka: the seed's `NewKafkaCollector`, plus an optional spool.
+    /// A collector that sends to Kafka: the seed's `NewKafkaCollector`, plus an optional spool in front.
     ///
     /// ```swift
     /// let collector = try FeedbackCollector.kafka(
@@ -304,22 +192,9 @@ extension FeedbackCollector {
         _ configuration: KafkaConfiguration, spool: SpoolConfiguration? = nil,
         collector: FeedbackCollector.Configuration = .init(), logger: Logger = Logger(label: "feedback.kafka")
     ) throws(FeedbackError) -> FeedbackCollector {
-        try FeedbackCollector(
-            transport: KafkaTransport(configuration: configuration, spool: spool, logger: logger),
-            configuration: collector)
-    }
-}
-
-extension KafkaTransport {
-    /// Waits until the spool is empty (everything replayed) or `timeout` passes; true when empty.
-    public func waitForSpoolDrained(timeout: Duration) async -> Bool {
-        guard let spool = state.spool else { return true }
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            state.flushSpoolBuffer()
-            if let statistics = try? spool.statistics(), statistics.records == 0 { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return false
+        let kafka = try KafkaTransport(configuration: configuration, logger: logger)
+        guard let spool else { return try FeedbackCollector(transport: kafka, configuration: collector) }
+        return try FeedbackCollector(
+            transport: SpoolingTransport(wrapping: kafka, spool: spool, logger: logger), configuration: collector)
     }
 }

@@ -3,6 +3,7 @@ import FeedbackLog
 import Foundation
 import Logging
 import ServiceLifecycle
+import TestSupport
 import Testing
 
 @testable import FeedbackProcessor

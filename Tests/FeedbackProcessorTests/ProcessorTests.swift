@@ -2,6 +2,7 @@ import Feedback
 import FeedbackLog
 import Foundation
 import Pipeline
+import TestSupport
 import Testing
 
 @testable import FastCollections

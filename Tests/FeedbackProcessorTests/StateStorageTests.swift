@@ -1,5 +1,6 @@
 import FeedbackLog
 import Foundation
+import TestSupport
 import Testing
 
 @testable import FastCollections

@@ -5,6 +5,7 @@ import FeedbackProcessor
 import FeedbackProcessorClickHouse
 import FeedbackProcessorRedis
 import Foundation
+import TestSupport
 import Testing
 
 /// A real ClickHouse server (Debian's 18.16) on free 127.0.0.1 ports, its data in a temporary directory.

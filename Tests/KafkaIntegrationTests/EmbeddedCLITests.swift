@@ -1,6 +1,7 @@
 import FeedbackLog
 import FeedbackProcessor
 import Foundation
+import TestSupport
 import Testing
 
 /// The `feedback` tool on the embedded default: no broker, events in the local log.

@@ -1,6 +1,7 @@
 import Feedback
 import FeedbackLog
 import Foundation
+import TestSupport
 import Testing
 
 /// Faults against real processes: the broker SIGKILLed and restarted, the broker absent for 30 s, the

@@ -5,6 +5,7 @@ import FeedbackProcessor
 import Foundation
 import Pipeline
 import Synchronization
+import TestSupport
 import Testing
 
 /// The processor reading Kafka through a consumer group, checked against the embedded processor (whose

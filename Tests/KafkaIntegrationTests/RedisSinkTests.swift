@@ -5,6 +5,7 @@ import FeedbackProcessor
 import FeedbackProcessorClickHouse
 import FeedbackProcessorRedis
 import Foundation
+import TestSupport
 import Testing
 
 /// A real redis-server on a free 127.0.0.1 port, in memory only.

@@ -4,13 +4,8 @@ import FeedbackLog
 import Foundation
 import Pipeline
 import ServiceLifecycle
+import TestSupport
 import Testing
-
-func temporaryDirectory() -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("feedback-it-\(UUID().uuidString)").path
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 func events(_ range: Range<Int>, prefix: String = "evt") -> [FeedbackEvent] {
     range.map { index in
@@ -38,14 +33,15 @@ func events(_ range: Range<Int>, prefix: String = "evt") -> [FeedbackEvent] {
     @Test func eventsRecordedWhileTheBrokerIsDownAreSpooledThenReplayedWhenItComesBack() async throws {
         let broker = try TestBroker(startNow: false)
         let spool = SpoolConfiguration(path: temporaryDirectory() + "/spool.sqlite")
-        let transport = try KafkaTransport(configuration: kafka(broker, topic: "outage"), spool: spool)
+        let transport = try SpoolingTransport(
+            wrapping: KafkaTransport(configuration: kafka(broker, topic: "outage")), spool: spool)
         let collector = try FeedbackCollector(transport: transport)
         for event in events(0..<3000) {
             try collector.record(event)
             if event.eventID == "evt_1500" { try await Task.sleep(for: .milliseconds(500)) }
         }
         _ = await collector.flush(timeout: .seconds(2))
-        #expect(transport.brokersDown)
+        #expect(transport.destinationDown)
         try broker.start()
         #expect(await transport.waitForSpoolDrained(timeout: .seconds(30)))
         let statistics = await collector.shutdown()
@@ -68,8 +64,9 @@ func events(_ range: Range<Int>, prefix: String = "evt") -> [FeedbackEvent] {
         }
         #expect(try LocalLog(configuration: .init(path: spoolPath)).statistics().records == 500)
         try broker.start()
-        let transport = try KafkaTransport(
-            configuration: kafka(broker, topic: "later"), spool: SpoolConfiguration(path: spoolPath))
+        let transport = try SpoolingTransport(
+            wrapping: KafkaTransport(configuration: kafka(broker, topic: "later")),
+            spool: SpoolConfiguration(path: spoolPath))
         let restarted = try FeedbackCollector(transport: transport)
         #expect(await transport.waitForSpoolDrained(timeout: .seconds(30)))
         #expect(await restarted.shutdown().replayed == 500)
@@ -79,8 +76,8 @@ func events(_ range: Range<Int>, prefix: String = "evt") -> [FeedbackEvent] {
     @Test func durableModeShipsEveryEventThroughTheSpoolUnchanged() async throws {
         let broker = try TestBroker.get()
         let topic = try broker.createTopic("durable")
-        let transport = try KafkaTransport(
-            configuration: kafka(broker, topic: topic),
+        let transport = try SpoolingTransport(
+            wrapping: KafkaTransport(configuration: kafka(broker, topic: topic)),
             spool: SpoolConfiguration(path: temporaryDirectory() + "/s.sqlite"))
         let collector = try FeedbackCollector(transport: transport, configuration: .init(durability: .durable))
         let sent = events(0..<2000)

@@ -1,4 +1,5 @@
 import FastCollections
+
 /// Appends JSON to a reusable byte buffer, allocation-free once the buffer has grown.
 ///
 /// Hand-written rather than `JSONEncoder` because events are encoded on the hot path (a few hundred

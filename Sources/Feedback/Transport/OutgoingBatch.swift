@@ -25,9 +25,34 @@ public final class OutgoingBatch {
     let buffer: JSONWriter
     private var slots: [Slot] = []
 
-    init(capacity: Int) {
+    /// An empty batch with room for `capacity` events of about 512 bytes before it grows.
+    public init(capacity: Int) {
         buffer = JSONWriter(capacity: capacity * 512)
         slots.reserveCapacity(capacity)
+    }
+
+    /// Appends an event already encoded (a replayer re-sending spooled events builds its batches so).
+    ///
+    /// ```swift
+    /// let batch = OutgoingBatch(capacity: records.count)
+    /// for (index, record) in records.enumerated() {
+    ///     batch.append(key: record.key, payload: record.payload, token: TransportFallbackTokens.replayBit | UInt(index))
+    /// }
+    /// ```
+    public func append(key: [UInt8]?, payload: [UInt8], token: UInt) {
+        let payloadStart = buffer.count
+        payload.withUnsafeBufferPointer { buffer.append($0) }
+        var keyStart = buffer.count
+        var keyCount = -1
+        if let key {
+            keyStart = buffer.count
+            key.withUnsafeBufferPointer { buffer.append($0) }
+            keyCount = key.count
+        }
+        slots.append(
+            Slot(
+                keyStart: keyStart, keyCount: keyCount, payloadStart: payloadStart, payloadCount: payload.count,
+                token: token))
     }
 
     /// The number of events in the batch.
@@ -107,7 +132,8 @@ public final class OutgoingBatch {
     /// Forgets an event begun at `payloadStart` (it was too large).
     func discard(payloadStart: Int) { buffer.truncate(to: payloadStart) }
 
-    func removeAll() {
+    /// Empties the batch, keeping its memory.
+    public func removeAll() {
         slots.removeAll(keepingCapacity: true)
         hasTakenEvents = false
         buffer.reset()

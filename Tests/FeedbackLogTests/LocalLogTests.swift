@@ -2,13 +2,8 @@ import Feedback
 import FeedbackLog
 import Foundation
 import Pipeline
+import TestSupport
 import Testing
-
-func temporaryPath(_ name: String) -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("feedback-tests-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory.appendingPathComponent(name).path
-}
 
 func entry(_ text: String, key: String? = "k") -> LogEntry {
     LogEntry(key: key.map { Array($0.utf8) }, payload: Array(text.utf8))

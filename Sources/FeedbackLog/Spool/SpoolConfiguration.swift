@@ -1,6 +1,4 @@
-import FeedbackLog
-
-/// Where and how the Kafka transport keeps events it cannot deliver now, and how it replays them.
+/// Where and how a ``SpoolingTransport`` keeps events its transport cannot deliver now, and how it replays them.
 ///
 /// With a spool, nothing is dropped when Kafka is down or slow: events whose delivery fails for a reason
 /// that a retry can fix, events that find librdkafka's queue full, and every event while all brokers are
@@ -9,8 +7,8 @@ import FeedbackLog
 /// crash or outage is sent again, so consumers de-duplicate by `event_id`.
 ///
 /// ```swift
-/// let transport = try KafkaTransport(
-///     configuration: kafka, spool: SpoolConfiguration(path: "feedback-data/spool.sqlite"))
+/// let transport = try SpoolingTransport(
+///     wrapping: KafkaTransport(configuration: kafka), spool: SpoolConfiguration(path: "feedback-data/spool.sqlite"))
 /// ```
 public struct SpoolConfiguration: Sendable {
     /// The spool's SQLite file.
@@ -19,14 +17,13 @@ public struct SpoolConfiguration: Sendable {
     public var maxBytes: Int = 1 << 30
     /// At the cap: refuse new events (counted `log_full`) or evict the oldest spooled ones.
     public var overflow: LocalLog.Configuration.OverflowPolicy = .rejectNew
-    /// Events per replay batch (acknowledged in the spool once all are delivered). One batch is in librdkafka
-    /// at a time, so each waits out its last reports: 10,000 rather than 5,000 replays faster (`feedback bench
-    /// --only outage`, 3 alternating rounds: 238–250k against 206–230k/s; 20,000: 219–250k/s) for the same
-    /// peak memory, and a crash sends at most two batches again.
+    /// Events per replay batch (acknowledged in the spool once all are delivered). One batch is in flight at
+    /// a time, so each waits out its last reports; a crash sends at most two batches again (BENCHMARKS.md has
+    /// the measurements behind the default).
     public var replayBatch: Int = 10_000
     /// How often to ask the brokers whether they are back, while they are down.
     public var probeInterval: Duration = .milliseconds(250)
-    /// Replay pauses while librdkafka holds more than this many live messages (live traffic first).
+    /// Replay pauses while the transport holds more than this many events in flight (live traffic first).
     public var yieldAbove: Int = 50_000
     /// `powerLoss` fsyncs every spool commit (durable mode then survives power cuts, not only crashes).
     public var sync: LocalLog.Configuration.Sync = .processCrash
