@@ -87,7 +87,7 @@ extension DecodedEvent {
         do {
             return try EventJSONReader.decode(payload, fallbackID: fallbackID(), labels: &labels)
         } catch {
-            return DecodedEvent(foundationJSON: Array(payload), fallbackID: fallbackID())
+            return error.final ? nil : DecodedEvent(foundationJSON: Array(payload), fallbackID: fallbackID())
         }
     }
 
@@ -104,35 +104,15 @@ extension DecodedEvent {
             slot.initialize(to: .notAnEvent)
             return false
         } catch {
-            let event = DecodedEvent(foundationJSON: Array(payload), fallbackID: fallbackID())
+            let event = error.final ? nil : DecodedEvent(foundationJSON: Array(payload), fallbackID: fallbackID())
             slot.initialize(to: event ?? .notAnEvent)
             return event != nil
         }
     }
 
-    /// The reference decoding through `JSONSerialization`: for what the fast reader leaves to it.
+    /// The reference decoding (``init(reference:fallbackID:)``), nil when the record is not an event.
     package init?(foundationJSON payload: [UInt8], fallbackID: String) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
-            let itemID = object["item_id"] as? String, let type = object["type"] as? String,
-            let time = Self.validTime(
-                milliseconds: (object["timestamp_ms"] as? NSNumber)?.int64Value,
-                seconds: (object["timestamp"] as? NSNumber)?.int64Value)
-        else { return nil }
-        timestampMs = time
-        self.itemID = itemID
-        self.type = type
-        kind = EventKind(type)
-        eventID = object["event_id"] as? String ?? fallbackID
-        requestID = object["request_id"] as? String ?? ""
-        userID = object["user_id"] as? String ?? ""
-        deviceID = object["device_id"] as? String ?? ""
-        scene = object["scene"] as? String ?? ""
-        position = (object["position"] as? NSNumber)?.intValue ?? 0
-        score = (object["score"] as? NSNumber)?.doubleValue ?? 0
-        labels = EventLabels(object["labels"] as? [String: String] ?? [:])
-        let extras = object["extras"] as? [String: Any] ?? [:]
-        amount = (extras["amount"] as? NSNumber)?.doubleValue
-        category = extras["category"] as? String
-        hashIDs()
+        guard let event = try? DecodedEvent(reference: payload, fallbackID: fallbackID) else { return nil }
+        self = event
     }
 }

@@ -16,8 +16,12 @@ package struct EventJSONReader {
     /// escapes): the ids are hashed there, not read again from the Strings made of them.
     private var lastString: Range<Int>?
 
-    /// Thrown for anything the reader leaves to `JSONSerialization` (including invalid JSON).
-    package struct Unsupported: Error {}
+    /// Thrown for anything the reader leaves to `JSONSerialization` (including invalid JSON), and for records
+    /// it refuses outright (`final`: too large or too deep, which the reference decoding would also refuse —
+    /// and should not be made to read).
+    package struct Unsupported: Error {
+        var final = false
+    }
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -56,6 +60,7 @@ package struct EventJSONReader {
         _ payload: UnsafeBufferPointer<UInt8>, fallbackID: @autoclosure () -> String, labels: inout LabelCache,
         initializing slot: UnsafeMutablePointer<DecodedEvent>
     ) throws(Unsupported) -> Bool {
+        if payload.count > EventWireFormat.Limits.maxRecordBytes { throw Unsupported(final: true) }
         var reader = EventJSONReader(payload)
         return try reader.event(fallbackID: fallbackID, labelCache: &labels, initializing: slot)
     }
@@ -155,6 +160,7 @@ package struct EventJSONReader {
                     read[name] = try string()
                     label = try followingKey()
                 }
+                if !Self.labelsWithinLimits(read) { throw Unsupported() }
                 if firstBraceEnd(from: start) == index {
                     labels = labelCache.add(UnsafeBufferPointer(rebasing: bytes[start..<index]), read)
                 } else {
@@ -171,24 +177,32 @@ package struct EventJSONReader {
                         if extrasSeen & (1 << field.rawValue) != 0 { throw Unsupported() }
                         extrasSeen |= 1 << field.rawValue
                         if field == .amount { amount = try number() } else { category = try optionalString() }
-                    default: try skipValue()
+                    default: try skipValue(depth: 2)
                     }
                     extra = try followingRawKey()
                 }
-            default: try skipValue()
+            default: try skipValue(depth: 1)
             }
             nextField = try followingField(predicted: &predicted)
         }
         skipSpace()
         guard index == bytes.count else { throw Unsupported() }
-        guard itemID != nil, type != nil,
+        guard let itemID, let type, !type.isEmpty,
             let time = DecodedEvent.validTime(milliseconds: timestampMs, seconds: timestamp)
         else { return false }
+        // The wire format's limits: the reference decoding gives the reason for what passes none of them.
+        guard
+            Self.idWithinLimits(itemID, itemBytes), Self.idWithinLimits(eventID ?? "", idBytes),
+            Self.idWithinLimits(requestID, requestBytes), Self.idWithinLimits(userID, userBytes),
+            Self.idWithinLimits(deviceID, deviceBytes), Self.idWithinLimits(scene, nil),
+            Self.idWithinLimits(type, nil), Self.idWithinLimits(category ?? "", nil),
+            amount.map({ EventWireFormat.Limits.problem(amount: $0) == nil }) ?? true
+        else { throw Unsupported() }
         // Each value moved into the event: copied, each String cost a retain here and a release at the return.
         slot.initialize(
             to: DecodedEvent(
                 eventID: (consume eventID) ?? fallbackID(), requestID: consume requestID, userID: consume userID,
-                deviceID: consume deviceID, itemID: (consume itemID)!, scene: consume scene, type: (consume type)!,
+                deviceID: consume deviceID, itemID: consume itemID, scene: consume scene, type: consume type,
                 kind: kind, timestampMs: time, position: position, score: score, labels: consume labels,
                 amount: amount, category: consume category))
         if let idBytes, let requestBytes, let userBytes, let deviceBytes, let itemBytes {
@@ -203,6 +217,19 @@ package struct EventJSONReader {
             slot.pointee.hashIDs()
         }
         return true
+    }
+
+    /// An id within ``EventWireFormat/Limits``: `bytes` is where it lay unescaped (the reader refused raw
+    /// control bytes there, so only its length is left to check); nil when it had escapes, or is not an id.
+    @inline(__always) private static func idWithinLimits(_ id: String, _ bytes: Range<Int>?) -> Bool {
+        if let bytes { return bytes.count <= EventWireFormat.Limits.maxIDBytes }
+        return EventWireFormat.Limits.problem(id: id, field: "") == nil
+    }
+
+    private static func labelsWithinLimits(_ labels: [String: String]) -> Bool {
+        typealias Limits = EventWireFormat.Limits
+        return labels.count <= Limits.maxLabels
+            && labels.allSatisfy { $0.key.utf8.count <= Limits.maxLabelBytes && $0.value.utf8.count <= Limits.maxLabelBytes }
     }
 
     // MARK: - Structure
@@ -406,18 +433,22 @@ package struct EventJSONReader {
         return key
     }
 
-    private mutating func skipValue() throws(Unsupported) {
+    /// Skips one value inside a container `depth` levels deep (the event's object is 1); refuses a value that
+    /// would nest deeper than ``EventWireFormat/Limits/maxDepth`` (so recursion is bounded, whatever the input).
+    private mutating func skipValue(depth: Int) throws(Unsupported) {
         skipSpace()
         switch peek() {
         case UInt8(ascii: "\""): _ = try string()
         case UInt8(ascii: "{"):
+            guard depth < EventWireFormat.Limits.maxDepth else { throw Unsupported(final: true) }
             index += 1
             var key = try firstKey()
             while key != nil {
-                try skipValue()
+                try skipValue(depth: depth + 1)
                 key = try followingKey()
             }
         case UInt8(ascii: "["):
+            guard depth < EventWireFormat.Limits.maxDepth else { throw Unsupported(final: true) }
             index += 1
             skipSpace()
             if peek() == UInt8(ascii: "]") {
@@ -425,7 +456,7 @@ package struct EventJSONReader {
                 return
             }
             while true {
-                try skipValue()
+                try skipValue(depth: depth + 1)
                 skipSpace()
                 switch next() {
                 case UInt8(ascii: ","): continue

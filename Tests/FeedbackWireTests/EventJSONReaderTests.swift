@@ -185,8 +185,8 @@ import Testing
     }
 
     /// Label objects read through a cache (byte-equal ones taken from it) decode exactly as without it: equal
-    /// prefixes, braces and escaped quotes inside strings, nested objects (left to JSONSerialization), and
-    /// more distinct sets than the cache holds.
+    /// prefixes, braces and escaped quotes inside strings, more distinct sets than the cache holds; and a label
+    /// that is not a string (nested objects, numbers) makes the record invalid either way.
     @Test func labelsReadThroughTheCacheAreTheLabelsOfTheirBytes() {
         var objects = [
             #"{"recall_source":"hot","recall_type":"hot"}"#, #"{"recall_source":"hot","recall_type":"ann"}"#,
@@ -207,7 +207,17 @@ import Testing
             let cached = DecodedEvent.decode(json: payload, fallbackID: "0-1", labels: &cache)
             let alone = DecodedEvent.decode(json: payload, fallbackID: "0-1")
             #expect(cached == alone, "\(String(decoding: payload, as: UTF8.self))")
-            #expect(alone != nil, "\(String(decoding: payload, as: UTF8.self))")
+            // A label that is not a string makes the record invalid (it used to drop every label silently).
+            let wrongType = ["{\"a\":{", "{\"a\":[", "{\"a\":1", "{\"a_long_label_name\":{", "{\"a_long_label_name\":["]
+                .contains { String(decoding: payload, as: UTF8.self).contains("\"labels\":" + $0) }
+            #expect((alone != nil) == !wrongType, "\(String(decoding: payload, as: UTF8.self))")
+            if wrongType {
+                guard case .wrongType(let field, "a string") = EventReader.reason(payload) else {
+                    Issue.record("\(EventReader.reason(payload))")
+                    continue
+                }
+                #expect(field.hasPrefix("labels.a"))
+            }
             #expect(alone == DecodedEvent(foundationJSON: payload, fallbackID: "0-1"))
         }
     }

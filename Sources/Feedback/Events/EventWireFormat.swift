@@ -45,4 +45,45 @@ public enum EventWireFormat {
     /// Event times readers take, in Unix milliseconds: the years 1 to 9999 (UTC). Outside them an event is
     /// invalid (a time near the ends of `Int64` would overflow window arithmetic downstream).
     public static let timeRange: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    /// What every reader refuses and every writer will not write: the one list of the wire format's limits.
+    /// A record over a limit is not an event (the processor keeps it with its reason among the failed ones).
+    ///
+    /// ```swift
+    /// EventWireFormat.Limits.maxDepth                            // 16
+    /// EventWireFormat.Limits.problem(id: "alice\u{0}x", field: "user_id")  // "user_id holds a NUL character …"
+    /// ```
+    public enum Limits {
+        /// Bytes of one record (its JSON).
+        public static let maxRecordBytes = 1 << 20
+        /// Nesting of arrays and objects, the event's own object counting as 1 (`extras` values may nest).
+        public static let maxDepth = 16
+        /// UTF-8 bytes of an id (`event_id`, `request_id`, `user_id`, `device_id`, `item_id`), `scene` and `type`.
+        public static let maxIDBytes = 512
+        /// Entries in `labels`, and UTF-8 bytes of each label's name and value.
+        public static let maxLabels = 64
+        public static let maxLabelBytes = 512
+        /// A conversion's `extras.amount`: finite and at most this far from zero.
+        public static let maxAmount = 1e15
+        /// How far ahead of its arrival (the broker's or local log's time of the record) an event's time may be.
+        public static let maxFutureSkewMs: Int64 = 3 * 3_600_000
+
+        /// Why `id`, the value of `field`, is not allowed (nil: it is): too long, or holding a NUL, which C
+        /// libraries (SQLite's bindings, hiredis) would cut it short at — `alice\u{0}x` would read and write
+        /// alice's profile. (A String is valid UTF-8 by construction; readers refuse bytes that are not.)
+        public static func problem(id: String, field: String) -> String? {
+            let utf8 = id.utf8
+            if utf8.count > maxIDBytes {
+                return "\(field) is \(utf8.count) bytes: at most \(maxIDBytes)"
+            }
+            let hasNUL = utf8.withContiguousStorageIfAvailable { $0.contains(0) } ?? utf8.contains(0)
+            return hasNUL ? "\(field) holds a NUL character (\\u0000): ids are text without NULs" : nil
+        }
+
+        /// Why `amount` is not allowed (nil: it is).
+        public static func problem(amount: Double) -> String? {
+            amount.isFinite && abs(amount) <= maxAmount
+                ? nil : "extras.amount is \(amount): a finite number of at most \(maxAmount) in size"
+        }
+    }
 }

@@ -94,10 +94,58 @@ public struct FeedbackEvent: Sendable, Hashable {
         if position < 0 {
             throw .invalidEvent("position is \(position): use the item's 0-based rank in the response")
         }
+        // The wire format's limits (``EventWireFormat/Limits``), which every reader enforces too.
+        typealias Limits = EventWireFormat.Limits
+        func check(_ value: String, _ field: String) throws(FeedbackError) {
+            if let problem = Limits.problem(id: value, field: field) { throw .invalidEvent(problem) }
+        }
+        try check(itemID, EventWireFormat.itemID)
+        try check(userID, EventWireFormat.userID)
+        try check(deviceID, EventWireFormat.deviceID)
+        try check(requestID, EventWireFormat.requestID)
+        try check(eventID ?? "", EventWireFormat.eventID)
+        try check(scene, EventWireFormat.scene)
+        if case .custom(let name) = type { try check(name, EventWireFormat.type) }
+        if !EventWireFormat.timeRange.contains(timestampMs) {
+            throw .invalidEvent(
+                "timestampMs \(timestampMs) is outside the years 1 to 9999: use milliseconds since the Unix epoch")
+        }
+        if labels.count > Limits.maxLabels {
+            throw .invalidEvent("\(labels.count) labels: at most \(Limits.maxLabels)")
+        }
+        for (name, value) in labels where name.utf8.count > Limits.maxLabelBytes || value.utf8.count > Limits.maxLabelBytes {
+            throw .invalidEvent("label \(name.prefix(40)) is longer than \(Limits.maxLabelBytes) bytes")
+        }
+        switch extras[EventWireFormat.amount] {
+        case .double(let amount):
+            if let problem = Limits.problem(amount: amount) { throw .invalidEvent(problem) }
+        case .int(let amount):
+            if let problem = Limits.problem(amount: Double(amount)) { throw .invalidEvent(problem) }
+        default: break
+        }
+        for value in extras.values where value.depth + 1 >= Limits.maxDepth {
+            throw .invalidEvent("extras nest deeper than \(Limits.maxDepth - 2) levels")
+        }
     }
 }
 
 extension RecommendContext {
     /// The key of the context's impressions (see ``FeedbackEvent/partitionKey``).
     var partitionKey: String? { FeedbackEvent.partitionKey(userID: userID, deviceID: deviceID) }
+}
+
+extension AttributeValue {
+    /// Levels of arrays and objects in the value (0 for a scalar); stops counting past the wire format's limit,
+    /// so a hostile value costs no more than that.
+    var depth: Int {
+        func depth(_ value: AttributeValue, _ level: Int) -> Int {
+            guard level < EventWireFormat.Limits.maxDepth else { return level }
+            switch value {
+            case .array(let values): return values.reduce(level + 1) { max($0, depth($1, level + 1)) }
+            case .object(let values): return values.values.reduce(level + 1) { max($0, depth($1, level + 1)) }
+            default: return level
+            }
+        }
+        return depth(self, 0)
+    }
 }
