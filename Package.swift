@@ -131,12 +131,15 @@ let package = Package(
             ],
             linkerSettings: depsRPath
         ),
+        // libFuzzer target of the event reader: built only by scripts/fuzz.sh (with -sanitize=fuzzer), which CI runs.
+        .executableTarget(name: "FeedbackFuzz", dependencies: ["FeedbackWire", "Feedback"]),
         // Demo recommender: recall, rank, truncate nodes and simulated users.
         .target(name: "DemoRecommender", dependencies: ["Pipeline"]),
         .executableTarget(
             name: "FeedbackCLI",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "FeedbackProcessorRedis",
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackWire", "FeedbackProcessor",
+                "FeedbackProcessorRedis",
                 "FeedbackProcessorClickHouse", "DemoRecommender", "Pipeline", "SyntheticFeedback",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -8,7 +8,9 @@ static inline int feedback_bind_blob(sqlite3_stmt *stmt, int index, const void *
     return sqlite3_bind_blob(stmt, index, bytes, n, SQLITE_TRANSIENT);
 }
 
-/// sqlite3_bind_text that copies the string (SQLITE_TRANSIENT).
-static inline int feedback_bind_text(sqlite3_stmt *stmt, int index, const char *text) {
-    return sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
+/// sqlite3_bind_text of `n` bytes, copied (SQLITE_TRANSIENT): the length is given, so a NUL inside the text
+/// is kept rather than ending it; an empty text, never NULL, for n == 0.
+static inline int feedback_bind_text(sqlite3_stmt *stmt, int index, const char *text, int n) {
+    if (n == 0) return sqlite3_bind_text(stmt, index, "", 0, SQLITE_STATIC);
+    return sqlite3_bind_text(stmt, index, text, n, SQLITE_TRANSIENT);
 }

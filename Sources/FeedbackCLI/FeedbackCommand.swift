@@ -7,6 +7,6 @@ struct FeedbackCommand: AsyncParsableCommand {
         abstract: "Collect recommendation feedback (impressions, clicks, conversions) into Kafka without blocking.",
         subcommands: [
             DemoCommand.self, ProduceCommand.self, SpoolCommand.self, ProcessCommand.self, ProfileCommand.self,
-            MetricsCommand.self, VersionCommand.self,
+            MetricsCommand.self, FailedCommand.self, VersionCommand.self,
         ])
 }

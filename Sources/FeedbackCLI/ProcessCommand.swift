@@ -103,7 +103,7 @@ struct ProcessCommand: AsyncParsableCommand {
         abstract: "Consume the local log into user profiles, live metrics and training samples.",
         discussion: """
             Processes everything after the stored offset and prints one JSON line:
-            {"processed":N,"duplicates":D,"invalid":I,"samples":S,"offset":O}. Safe to kill at any point:
+            {"processed":N,"duplicates":D,"failed":F,"samples":S,"offset":O}. Safe to kill at any point:
             the next run resumes from the last committed batch without double counting.
             """)
 

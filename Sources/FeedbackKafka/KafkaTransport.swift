@@ -56,6 +56,11 @@ public final class KafkaTransport: FallbackCapableTransport {
 
     public func install(fallback: any TransportFallback) {
         _ = state.fallbackReference.storeIfNil(TransportFallbackReference(fallback))
+        // librdkafka may have found every broker down already (a refused connection is reported within
+        // the first milliseconds, before a spool could be installed): the fallback learns it now.
+        if state.allBrokersDown.load(ordering: .sequentiallyConsistent) {
+            fallback.destinationDown(reason: "all brokers down")
+        }
     }
 
     public func isReachable(timeout: Duration) -> Bool { producer.isReachable(timeout: timeout) }
@@ -132,6 +137,8 @@ final class TransportState: Sendable {
     var tracker: DeliveryTracker? { trackerReference.load() }
     /// Set once, before `start`, when a spool sits in front (lock-free reads).
     let fallbackReference = AtomicLazyReference<TransportFallbackReference>()
+    /// librdkafka's last word on the brokers was "all down" (until a delivery succeeds).
+    let allBrokersDown = Atomic<Bool>(false)
 
     init(log: RateLimitedLogger) {
         self.log = log
@@ -159,6 +166,7 @@ final class TransportState: Sendable {
             }
         }
         guard !acknowledged.isEmpty, let tracker else { return }
+        if allBrokersDown.load(ordering: .relaxed) { allBrokersDown.store(false, ordering: .relaxed) }
         fallback?.destinationUp()
         tracker.delivered(tokens: acknowledged)
     }
@@ -176,7 +184,11 @@ final class TransportState: Sendable {
 
     func clientError(_ error: KafkaError) {
         log.warning(key: "client:" + error.name, "Kafka client error", metadata: ["error": "\(error)"])
-        if error.isAllBrokersDown { fallbackReference.load()?.fallback.destinationDown(reason: error.description) }
+        guard error.isAllBrokersDown else { return }
+        // Stored before the fallback is read, as `install` stores the fallback before reading this: one of
+        // the two sees the other.
+        allBrokersDown.store(true, ordering: .sequentiallyConsistent)
+        fallbackReference.load()?.fallback.destinationDown(reason: error.description)
     }
 }
 

@@ -83,13 +83,20 @@ public final class LocalLog: @unchecked Sendable {
                 PRAGMA journal_mode=WAL;
                 PRAGMA synchronous=\(configuration.sync.rawValue);
                 PRAGMA busy_timeout=10000;
-                CREATE TABLE IF NOT EXISTS events (
-                    offset INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB, payload BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS events (offset INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB,
+                    payload BLOB NOT NULL, appended_ms INTEGER NOT NULL DEFAULT 0);
                 CREATE TABLE IF NOT EXISTS consumers (name TEXT PRIMARY KEY, committed INTEGER NOT NULL);
                 CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL,
                     records INTEGER NOT NULL, evicted INTEGER NOT NULL);
                 INSERT OR IGNORE INTO meta (id, bytes, records, evicted) VALUES (1, 0, 0, 0);
                 """)
+            // A log made before records carried their append time: its old records read 0 (unknown).
+            let columns = try connection.query("PRAGMA table_info(events)", []).map { row in
+                if case .text(let name) = row[1] { name } else { "" }
+            }
+            if !columns.contains("appended_ms") {
+                try connection.execute("ALTER TABLE events ADD COLUMN appended_ms INTEGER NOT NULL DEFAULT 0")
+            }
         }
     }
 
@@ -104,10 +111,11 @@ public final class LocalLog: @unchecked Sendable {
                 try makeRoom(for: size, count: entries.count)
                 var first: Int64 = 0
                 var last: Int64 = 0
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
                 for entry in entries {
                     last = try connection.insert(
-                        "INSERT INTO events (key, payload) VALUES (?, ?)",
-                        [entry.key.map { .blob($0) } ?? .null, .blob(entry.payload)])
+                        "INSERT INTO events (key, payload, appended_ms) VALUES (?, ?, ?)",
+                        [entry.key.map { .blob($0) } ?? .null, .blob(entry.payload), .int(now)])
                     if first == 0 { first = last }
                 }
                 try connection.run(
@@ -180,10 +188,13 @@ public final class LocalLog: @unchecked Sendable {
     private func readRecords(after offset: Int64, limit: Int) throws(SQLiteError) -> [LogRecord] {
         var records: [LogRecord] = []
         try connection.forEachRow(
-            "SELECT offset, key, payload FROM events WHERE offset > ? ORDER BY offset LIMIT ?",
+            "SELECT offset, key, payload, appended_ms FROM events WHERE offset > ? ORDER BY offset LIMIT ?",
             [.int(offset), .int(Int64(limit))]
         ) { row throws(SQLiteError) in
-            records.append(LogRecord(offset: row.int(0), key: row.isNull(1) ? nil : row.blob(1), payload: row.blob(2)))
+            records.append(
+                LogRecord(
+                    offset: row.int(0), key: row.isNull(1) ? nil : row.blob(1), payload: row.blob(2),
+                    appendedMs: row.int(3)))
         }
         return records
     }
@@ -246,6 +257,8 @@ public struct LogRecord: Sendable, Hashable {
     public var offset: Int64
     public var key: [UInt8]?
     public var payload: [UInt8]
+    /// When it was appended, in Unix milliseconds (0: appended by a build that did not record it).
+    public var appendedMs: Int64 = 0
 
     var size: Int { payload.count + (key?.count ?? 0) }
 }

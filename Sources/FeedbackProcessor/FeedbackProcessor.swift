@@ -9,8 +9,10 @@ import FeedbackLog
 /// once: no double counting (duplicates by `event_id` are skipped within `deduplicationWindow`, records
 /// already applied by offset) and no loss. Training samples of the batch are written — atomically, one file
 /// per hour, named by a batch number kept in the store — before that transaction commits. The source's own
-/// offsets (Kafka's) are committed after it. The stages live in folders of their own (`Input/`, `Batch/`,
-/// `Dedup/`, `Attribution/`, `Profiles/`, `Metrics/`, `Samples/`, `Store/`, `Sinks/`; see ARCHITECTURE.md);
+/// offsets (Kafka's) are committed after it. A record that is not an event is kept, with its reason, among the
+/// failed records (``failedRecords(limit:)``) in the same transaction. The stages live in folders of their own
+/// (`Input/`, `Batch/`, `Dedup/`, `Attribution/`, `Profiles/`, `Metrics/`, `Samples/`, `Failed/`, `Store/`,
+/// `Sinks/`; see ARCHITECTURE.md);
 /// this type is their façade.
 ///
 /// ```swift
@@ -51,7 +53,7 @@ public final class FeedbackProcessor {
         while true {
             let batch = try processBatch(timeout: idle)
             total.add(batch)
-            if batch.processed + batch.duplicates + batch.invalid == 0 { return total }
+            if batch.processed + batch.duplicates + batch.failed == 0 { return total }
         }
     }
 
@@ -81,6 +83,23 @@ public final class FeedbackProcessor {
     /// The most recent `limit` metric windows, newest minute first.
     public func metrics(limit: Int = 20) throws(ProcessorError) -> [MetricsWindow] {
         try ProcessorError.map { try MetricsStore.latest(limit, in: runner.store.connection) }
+    }
+
+    /// The records refused so far (not feedback events, or over the wire format's limits), with their reasons,
+    /// in partition and offset order.
+    public func failedRecords(limit: Int = 100) throws(ProcessorError) -> [FailedRecord] {
+        try ProcessorError.map { try FailedStore.read(from: runner.store.connection, limit: limit) }
+    }
+
+    /// How many refused records the store keeps.
+    public func failedCount() throws(ProcessorError) -> Int {
+        try ProcessorError.map { try FailedStore.count(in: runner.store.connection) }
+    }
+
+    /// Forgets failed records that were fed back corrected (`feedback failed redrive`); returns how many.
+    @discardableResult
+    public func forgetFailed(_ places: [(partition: Int32, offset: Int64)]) throws(ProcessorError) -> Int {
+        try ProcessorError.map { try FailedStore.remove(places, from: runner.store.connection) }
     }
 
     /// The last input offset applied, per partition.

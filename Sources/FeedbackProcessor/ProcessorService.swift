@@ -70,7 +70,7 @@ public final class ProcessorService: Service {
                 delay = retryDelay
                 // Nothing was ready. A Kafka source waited `pollTimeout` for it already; the local log cannot be
                 // waited on (SQLite wakes no other process), so it is read again after `idleDelay`.
-                if batch.processed + batch.duplicates + batch.invalid == 0 {
+                if batch.processed + batch.duplicates + batch.failed == 0 {
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.idleDelay) }
                 }
                 continue

@@ -53,6 +53,12 @@ public struct DecodedEvent: Equatable, Sendable {
     /// The profile key: the user, else the device (anonymous traffic).
     @inlinable public var profileKey: String { userID.isEmpty ? deviceID : userID }
 
+    /// Whether the event's time is further ahead of its record's arrival (Unix milliseconds; 0 or less:
+    /// unknown, never ahead) than ``EventWireFormat/Limits/maxFutureSkewMs``.
+    @inline(__always) package func isAhead(of arrivalMs: Int64) -> Bool {
+        arrivalMs > 0 && timestampMs > arrivalMs &+ EventWireFormat.Limits.maxFutureSkewMs
+    }
+
     /// Event times readers take (``EventWireFormat/timeRange``).
     package static var timeRange: ClosedRange<Int64> { EventWireFormat.timeRange }
 

@@ -229,7 +229,9 @@ package struct EventJSONReader {
     private static func labelsWithinLimits(_ labels: [String: String]) -> Bool {
         typealias Limits = EventWireFormat.Limits
         return labels.count <= Limits.maxLabels
-            && labels.allSatisfy { $0.key.utf8.count <= Limits.maxLabelBytes && $0.value.utf8.count <= Limits.maxLabelBytes }
+            && labels.allSatisfy {
+                $0.key.utf8.count <= Limits.maxLabelBytes && $0.value.utf8.count <= Limits.maxLabelBytes
+            }
     }
 
     // MARK: - Structure
@@ -399,13 +401,14 @@ package struct EventJSONReader {
     private mutating func rawKey() throws(Unsupported) -> Range<Int> {
         try expect(UInt8(ascii: "\""))
         let start = index
-        // Eight bytes at a time up to the closing quote (keys are plain ASCII names).
+        // Eight bytes at a time up to the closing quote (keys are plain ASCII names; any other byte — which
+        // might not be valid UTF-8 — is left to the reference decoding, as the fuzz target found).
         if let base = bytes.baseAddress.map(UnsafeRawPointer.init) {
             while index + 8 <= bytes.count {
                 let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
                 let stops =
                     ByteWord.matching(word, UInt8(ascii: "\"")) | ByteWord.matching(word, UInt8(ascii: "\\"))
-                    | ByteWord.below(word, 0x20)
+                    | ByteWord.below(word, 0x20) | ByteWord.nonASCII(word)
                 if stops == 0 {
                     index += 8
                     continue
@@ -415,7 +418,7 @@ package struct EventJSONReader {
             }
         }
         while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-            if bytes[index] == UInt8(ascii: "\\") || bytes[index] < 0x20 { throw Unsupported() }
+            if bytes[index] == UInt8(ascii: "\\") || bytes[index] < 0x20 || bytes[index] >= 0x80 { throw Unsupported() }
             index += 1
         }
         guard index < bytes.count else { throw Unsupported() }

@@ -25,6 +25,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         public var offset: Int64
         public var key: [UInt8]?
         public var payload: [UInt8]
+        /// The message's timestamp (the producer's create time, or the broker's log-append time), in Unix
+        /// milliseconds; -1 when it has none.
+        public var timestampMs: Int64
     }
 
     private let handle: OpaquePointer
@@ -79,7 +82,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         messages.reserveCapacity(Swift.min(max, 10_000))
         // Messages of one topic: its name is made once, not per message.
         var lastTopic: (handle: OpaquePointer, name: String)?
-        consume(max: max, timeout: timeout) { m in
+        consume(max: max, timeout: timeout) { m, timestampMs in
             var topic = ""
             if let rkt = m.rkt {
                 if lastTopic?.handle != rkt { lastTopic = (rkt, String(cString: rd_kafka_topic_name(rkt))) }
@@ -87,31 +90,38 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             let payload = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
             let key = keys ? m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } : nil
-            messages.append(Message(topic: topic, partition: m.partition, offset: m.offset, key: key, payload: payload))
+            messages.append(
+                Message(
+                    topic: topic, partition: m.partition, offset: m.offset, key: key, payload: payload,
+                    timestampMs: timestampMs))
         }
         return messages
     }
 
-    /// Like ``poll(max:timeout:keys:)``, but nothing is copied: `body` sees each message's partition, offset
-    /// and payload — bytes valid only during that call — in order. Returns how many messages it saw. For a
+    /// Like ``poll(max:timeout:keys:)``, but nothing is copied: `body` sees each message's partition, offset,
+    /// timestamp (Unix milliseconds, -1 if none) and payload — bytes valid only during that call — in order. Returns how many messages it saw. For a
     /// reader that turns payloads into something else at once (copying every payload into an array of its
     /// own, then freeing it, was a tenth of the processor's work per event).
     ///
     /// ```swift
     /// var events: [Event] = []
-    /// consumer.poll(max: 10_000, timeout: .seconds(1)) { partition, offset, payload in
+    /// consumer.poll(max: 10_000, timeout: .seconds(1)) { partition, offset, timestampMs, payload in
     ///     events.append(Event(decoding: payload))
     /// }
     /// ```
     @discardableResult
     public func poll(
         max: Int, timeout: Duration,
-        visiting body: (_ partition: Int32, _ offset: Int64, _ payload: UnsafeRawBufferPointer) -> Void
+        visiting body: (
+            _ partition: Int32, _ offset: Int64, _ timestampMs: Int64, _ payload: UnsafeRawBufferPointer
+        ) -> Void
     ) -> Int {
         var count = 0
-        consume(max: max, timeout: timeout) { m in
+        consume(max: max, timeout: timeout) { m, timestampMs in
             count += 1
-            body(m.partition, m.offset, UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len))
+            body(
+                m.partition, m.offset, timestampMs,
+                UnsafeRawBufferPointer(start: m.payload, count: m.payload == nil ? 0 : m.len))
         }
         return count
     }
@@ -123,7 +133,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Messages are taken from the group's queue up to 1,000 per librdkafka call
     /// (`rd_kafka_consume_batch_queue`, which serves rebalances as `rd_kafka_consumer_poll` does): one call
     /// per message took a clock reading and the poll bookkeeping each time.
-    private func consume(max: Int, timeout: Duration, _ body: (rd_kafka_message_t) -> Void) {
+    private func consume(max: Int, timeout: Duration, _ body: (rd_kafka_message_t, Int64) -> Void) {
         guard max > 0, !closed.load(ordering: .acquiring) else { return }
         let chunk = Swift.min(max, 1000)
         var consumed = 0
@@ -146,7 +156,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                         continue
                     }
                     consumed += 1
-                    body(m)
+                    body(m, rd_kafka_message_timestamp(message, nil))
                 }
                 wanted = chunk
                 wait = 0

@@ -148,7 +148,7 @@ package final class SQLiteConnection {
                     case SQLITE_FLOAT: .double(sqlite3_column_double(statement, column))
                     case SQLITE_NULL: .null
                     case SQLITE_BLOB: .blob(Self.blob(statement, column))
-                    default: .text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "")
+                    default: .text(Self.text(statement, column))
                     }
                 })
         }
@@ -200,7 +200,12 @@ package final class SQLiteConnection {
         for (index, value) in values.enumerated() {
             switch value {
             case .int(let number): sqlite3_bind_int64(statement, Int32(index + 1), number)
-            case .text(let text): _ = feedback_bind_text(statement, Int32(index + 1), text)
+            case .text(var text):
+                _ = text.withUTF8 { utf8 in
+                    utf8.withMemoryRebound(to: CChar.self) {
+                        feedback_bind_text(statement, Int32(index + 1), $0.baseAddress, Int32($0.count))
+                    }
+                }
             case .double(let number): sqlite3_bind_double(statement, Int32(index + 1), number)
             case .blob(let bytes):
                 _ = bytes.withUnsafeBytes {
@@ -209,6 +214,13 @@ package final class SQLiteConnection {
             case .null: sqlite3_bind_null(statement, Int32(index + 1))
             }
         }
+    }
+
+    /// A text column, all its bytes (a NUL inside does not end it).
+    private static func text(_ statement: OpaquePointer, _ column: Int32) -> String {
+        guard let text = sqlite3_column_text(statement, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     private static func blob(_ statement: OpaquePointer, _ column: Int32) -> [UInt8] {

@@ -96,7 +96,7 @@ final class SwitchableTransport: FallbackCapableTransport {
         for index in 300..<400 { try collector.record(event(index)) }
         #expect(await collector.flush(timeout: .seconds(5)))
         inner.set(full: false)
-        #expect(await spooling.waitForSpoolDrained(timeout: .seconds(10)))
+        #expect(await spooling.waitForSpoolDrained(timeout: .seconds(30)))
         let statistics = await collector.shutdown()
         #expect(statistics.delivered == 100 && statistics.spooled == 300 && statistics.replayed == 300, "\(statistics)")
         #expect(statistics.dropped == 0 && statistics.failed == 0 && statistics.pending == 0)
@@ -110,7 +110,7 @@ final class SwitchableTransport: FallbackCapableTransport {
             wrapping: inner, spool: SpoolConfiguration(path: temporaryPath("d.sqlite")))
         let collector = try FeedbackCollector(transport: spooling, configuration: .init(durability: .durable))
         for index in 0..<500 { try collector.record(event(index)) }
-        #expect(await spooling.waitForSpoolDrained(timeout: .seconds(10)))
+        #expect(await spooling.waitForSpoolDrained(timeout: .seconds(30)))
         let statistics = await collector.shutdown()
         #expect(statistics.spooled == 500 && statistics.replayed == 500 && statistics.delivered == 0, "\(statistics)")
         #expect(inner.state.withLock { $0.replayedReceived } == 500)

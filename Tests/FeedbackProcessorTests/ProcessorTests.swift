@@ -79,7 +79,7 @@ import Testing
     @Test func profilesMetricsAndSamplesAreExact() throws {
         let (processor, statistics, directory) = try run(batchSize: 1000, stream: stream())
         #expect(
-            statistics.processed == 8 && statistics.duplicates == 1 && statistics.invalid == 1
+            statistics.processed == 8 && statistics.duplicates == 1 && statistics.failed == 1
                 && statistics.samples == 3)
 
         let u1 = try #require(try processor.profile(user: "u1"))
@@ -160,7 +160,7 @@ import Testing
             total.add(try processor.processBatch())
             last = processor
         }
-        #expect(total.processed == 8 && total.duplicates == 1 && total.invalid == 1, "\(total)")
+        #expect(total.processed == 8 && total.duplicates == 1 && total.failed == 1, "\(total)")
         let restarted = try #require(last)
         #expect(try whole.metrics(limit: 100) == restarted.metrics(limit: 100))
         #expect(try whole.profile(user: "u1") == restarted.profile(user: "u1"))
@@ -198,7 +198,7 @@ import Testing
         var total = try processor.processBatch()
         #expect(throws: (any Error).self) { try processor.processBatch() }
         total.add(try processor.processAvailable())
-        #expect(total.processed == 8 && total.duplicates == 1 && total.invalid == 1, "\(total)")
+        #expect(total.processed == 8 && total.duplicates == 1 && total.failed == 1, "\(total)")
         #expect(try whole.metrics(limit: 100) == processor.metrics(limit: 100))
         #expect(try whole.profile(user: "u1") == processor.profile(user: "u1"))
         #expect(try whole.profile(user: "u2") == processor.profile(user: "u2"))
@@ -224,7 +224,7 @@ import Testing
         open.samplesDirectory = directory + "-samples"
         let processor = try FeedbackProcessor(log: log, configuration: open)
         let total = try processor.processAvailable()
-        #expect(total.processed == 8 && total.duplicates == 1 && total.invalid == 1, "\(total)")
+        #expect(total.processed == 8 && total.duplicates == 1 && total.failed == 1, "\(total)")
         #expect(try whole.metrics(limit: 100) == processor.metrics(limit: 100))
         #expect(try whole.profile(user: "u1") == processor.profile(user: "u1"))
         let a = try samples(in: wholeSamples).map { NSDictionary(dictionary: $0) }
@@ -374,7 +374,7 @@ extension ProcessorTests {
             """)
         let processor = try FeedbackProcessor(log: log, configuration: configuration)
         let statistics = try processor.processAvailable()
-        #expect(statistics.duplicates == 1 && statistics.processed == 4 && statistics.invalid == 1, "\(statistics)")
+        #expect(statistics.duplicates == 1 && statistics.processed == 4 && statistics.failed == 1, "\(statistics)")
         let a = try samples(in: cleanSamples).map { NSDictionary(dictionary: $0) }
         let b = try samples(in: directory + "-samples").map { NSDictionary(dictionary: $0) }
         #expect(a.count == 3 && a == b, "\(b)")
@@ -438,7 +438,7 @@ extension ProcessorTests {
         let processor = try FeedbackProcessor(log: log, configuration: configuration)
         var statistics = try processor.processAvailable()
         statistics.samples += try processor.closeAllWindows()
-        #expect(statistics.processed == 8 && statistics.duplicates == 1 && statistics.invalid == 4, "\(statistics)")
+        #expect(statistics.processed == 8 && statistics.duplicates == 1 && statistics.failed == 4, "\(statistics)")
 
         for (name, window) in [("attributionWindow", Duration.seconds(Int64.max)), ("deduplicationWindow", .zero)] {
             var bad = configuration

@@ -208,8 +208,10 @@ import Testing
             let alone = DecodedEvent.decode(json: payload, fallbackID: "0-1")
             #expect(cached == alone, "\(String(decoding: payload, as: UTF8.self))")
             // A label that is not a string makes the record invalid (it used to drop every label silently).
-            let wrongType = ["{\"a\":{", "{\"a\":[", "{\"a\":1", "{\"a_long_label_name\":{", "{\"a_long_label_name\":["]
-                .contains { String(decoding: payload, as: UTF8.self).contains("\"labels\":" + $0) }
+            let wrongType = [
+                "{\"a\":{", "{\"a\":[", "{\"a\":1", "{\"a_long_label_name\":{", "{\"a_long_label_name\":[",
+            ]
+            .contains { String(decoding: payload, as: UTF8.self).contains("\"labels\":" + $0) }
             #expect((alone != nil) == !wrongType, "\(String(decoding: payload, as: UTF8.self))")
             if wrongType {
                 guard case .wrongType(let field, "a string") = EventReader.reason(payload) else {

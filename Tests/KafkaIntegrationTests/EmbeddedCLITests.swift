@@ -114,11 +114,11 @@ import Testing
         let process = try FeedbackBinary(
             ["process", "--metrics-file", directory + "/metrics.prom"], directory: directory)
         #expect(try await process.wait() == 0)
-        #expect(process.stdout.contains(#""invalid":2"#) && process.stdout.contains(#""processed":300"#))
+        #expect(process.stdout.contains(#""failed":2"#) && process.stdout.contains(#""processed":300"#))
         #expect(process.stderr.contains("not a feedback event") && process.stderr.contains("offset=301"))
         let text = try String(contentsOfFile: directory + "/metrics.prom", encoding: .utf8)
         for line in [
-            #"feedback_processor_events_total{outcome="invalid"} 2"#,
+            #"feedback_processor_events_total{outcome="failed"} 2"#,
             #"feedback_processor_events_total{outcome="processed"} 300"#,
             #"feedback_processor_events_total{outcome="duplicate"} 0"#,
         ] {

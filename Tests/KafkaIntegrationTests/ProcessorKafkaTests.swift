@@ -166,10 +166,10 @@ import Testing
             configuration: configuration(directory))
         var total = ProcessorStatistics()
         let deadline = ContinuousClock.now + .seconds(30)
-        while total.processed + total.invalid < events.count + 3, ContinuousClock.now < deadline {
+        while total.processed + total.failed < events.count + 3, ContinuousClock.now < deadline {
             total.add(try processor.processBatch(timeout: .milliseconds(500)))
         }
-        #expect(total.processed == events.count && total.invalid == 3 && total.duplicates == 0)
+        #expect(total.processed == events.count && total.failed == 3 && total.duplicates == 0)
         try processor.closeAllWindows()
         let expected = try reference(events)
         #expect(try processor.metrics(limit: 100_000) == expected.metrics(limit: 100_000))

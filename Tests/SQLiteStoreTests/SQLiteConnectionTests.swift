@@ -22,4 +22,21 @@ import Testing
         #expect(returned.sorted() == Array(300..<307))
         #expect(try store.runMany("INSERT INTO t (id, name)", rows: []).isEmpty)
     }
+
+    /// Text is bound and read with its length: `alice\0x` stays itself, never alice (SQLite's `-1` length
+    /// would end it at the NUL); an empty text is empty, not NULL.
+    @Test func textWithANULIsKeptWhole() throws {
+        let store = try SQLiteConnection(path: temporaryPath("nul") + ".sqlite")
+        try store.execute("CREATE TABLE t (name TEXT PRIMARY KEY NOT NULL)")
+        try store.run("INSERT INTO t (name) VALUES (?)", [.text("alice")])
+        try store.run("INSERT INTO t (name) VALUES (?)", [.text("alice\u{0}x")])
+        try store.run("INSERT INTO t (name) VALUES (?)", [.text("")])
+        #expect(try store.queryInt("SELECT count(*) FROM t", []) == 3)
+        #expect(
+            try store.queryInt("SELECT length(CAST(name AS BLOB)) FROM t WHERE name = ?", [.text("alice\u{0}x")]) == 7)
+        let names = try store.query("SELECT name FROM t ORDER BY name", []).map { row in
+            if case .text(let name) = row[0] { name } else { "?" }
+        }
+        #expect(names == ["", "alice", "alice\u{0}x"])
+    }
 }

@@ -113,7 +113,8 @@ public struct FeedbackEvent: Sendable, Hashable {
         if labels.count > Limits.maxLabels {
             throw .invalidEvent("\(labels.count) labels: at most \(Limits.maxLabels)")
         }
-        for (name, value) in labels where name.utf8.count > Limits.maxLabelBytes || value.utf8.count > Limits.maxLabelBytes {
+        for (name, value) in labels
+        where name.utf8.count > Limits.maxLabelBytes || value.utf8.count > Limits.maxLabelBytes {
             throw .invalidEvent("label \(name.prefix(40)) is longer than \(Limits.maxLabelBytes) bytes")
         }
         switch extras[EventWireFormat.amount] {

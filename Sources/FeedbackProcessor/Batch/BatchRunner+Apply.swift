@@ -19,7 +19,8 @@ extension BatchRunner {
         // still copied each event here).
         try records.withUnsafeBufferPointer { records throws in
             try decoded.withUnsafeBufferPointer { events throws in
-                let accepted = accept(records, events, applied: &batch.applied, statistics: &statistics)
+                let accepted = accept(
+                    records, events, applied: &batch.applied, failed: &batch.failed, statistics: &statistics)
                 var partition = Int32.min
                 var newestInRun = Int64.min
                 // The tables borrowed once for the poll, not once per event.
@@ -55,10 +56,10 @@ extension BatchRunner {
     }
 
     /// The indices of the poll's events to apply: skips what the store already applied (by offset, moving
-    /// `applied` on) and records that are not feedback events (counted and logged).
+    /// `applied` on) and records that are not feedback events (kept in `failed`, counted and logged).
     private func accept(
         _ records: UnsafeBufferPointer<SourceRecord>, _ events: UnsafeBufferPointer<DecodedEvent>,
-        applied: inout [Int32: Int64], statistics: inout ProcessorStatistics
+        applied: inout [Int32: Int64], failed: inout [FailedRecord], statistics: inout ProcessorStatistics
     ) -> [Int] {
         // Records come in runs of one partition: its offsets are looked up once per run.
         var accepted: [Int] = []
@@ -76,10 +77,23 @@ extension BatchRunner {
                 continue
             }
             appliedUpTo = records[index].offset
+            func refuse(_ error: WireError) {
+                let record = FailedRecord(
+                    source: source.name, partition: records[index].partition, offset: records[index].offset,
+                    error: error, payload: records[index].payload)
+                statistics.failed += 1
+                counters.failedRecord(record)
+                failed.append(record)
+            }
             guard events[index].isEvent else {
-                statistics.invalid += 1
-                counters.invalidRecord(
-                    partition: records[index].partition, offset: records[index].offset, payload: records[index].payload)
+                // The reference decoding says why (the slow path, only for records that are not events).
+                refuse(EventReader.reason(records[index].payload))
+                continue
+            }
+            // A clock far ahead (or seconds sent as milliseconds) would move the watermark past every open
+            // window: refused, kept with its reason.
+            if events[index].isAhead(of: records[index].arrivalMs) {
+                refuse(.fromTheFuture(eventMs: events[index].timestampMs, arrivalMs: records[index].arrivalMs))
                 continue
             }
             accepted.append(index)

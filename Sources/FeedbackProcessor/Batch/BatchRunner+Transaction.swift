@@ -12,6 +12,8 @@ extension BatchRunner {
         var samples: any SampleSink
         /// Windows are closed up to this watermark.
         var closedThrough: Int64
+        /// The records refused, with their reasons: written with the batch.
+        var failed: [FailedRecord] = []
         var total = 0
     }
 
@@ -115,6 +117,7 @@ extension BatchRunner {
         try batch.seen.write(to: store.connection)
         try ProfileStore.write(folded.rows, to: store.connection)
         try MetricsStore.write(folded.metrics, to: store.connection)
+        try FailedStore.write(batch.failed, to: store.connection)
         try store.writeOffsets(batch.applied, newest: batch.clock.newest)
         if batch.clock.hasWatermark {
             try SeenIDs.expire(before: watermark - configuration.deduplicationWindow.milliseconds, in: store.connection)

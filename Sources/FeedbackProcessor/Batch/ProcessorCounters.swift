@@ -11,7 +11,7 @@ struct ProcessorCounters: Sendable {
     let log: RateLimitedLogger
     private let processed = Counter(label: "feedback_processor_events_total", dimensions: [("outcome", "processed")])
     private let duplicates = Counter(label: "feedback_processor_events_total", dimensions: [("outcome", "duplicate")])
-    private let invalid = Counter(label: "feedback_processor_events_total", dimensions: [("outcome", "invalid")])
+    private let failed = Counter(label: "feedback_processor_events_total", dimensions: [("outcome", "failed")])
     private let samples = Counter(label: "feedback_processor_samples_total")
     private let failedBatches = Counter(
         label: "feedback_processor_batches_rolled_back_total", dimensions: [("reason", "failed")])
@@ -57,18 +57,19 @@ struct ProcessorCounters: Sendable {
     func committed(_ statistics: ProcessorStatistics) {
         processed.increment(by: statistics.processed)
         duplicates.increment(by: statistics.duplicates)
-        invalid.increment(by: statistics.invalid)
+        failed.increment(by: statistics.failed)
         samples.increment(by: statistics.samples)
     }
 
-    /// An input record that is not a feedback event (logged here; counted when its batch commits).
-    func invalidRecord(partition: Int32, offset: Int64, payload: [UInt8]) {
+    /// An input record that is not a feedback event (logged here; kept in the store's failed records and
+    /// counted when its batch commits).
+    func failedRecord(_ record: FailedRecord) {
         log.warning(
-            key: "invalid",
-            "input record is not a feedback event (not JSON, no item_id or type, or a time outside years 1 to 9999): dropped",
+            key: "failed:" + record.kind,
+            "input record refused: kept with its reason among the failed records (feedback failed lists them)",
             metadata: [
-                "partition": "\(partition)", "offset": "\(offset)",
-                "payload_prefix": "\(String(decoding: payload.prefix(120), as: UTF8.self))",
+                "partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(record.reason)",
+                "payload_prefix": "\(String(decoding: record.payload.prefix(120), as: UTF8.self))",
             ])
     }
 

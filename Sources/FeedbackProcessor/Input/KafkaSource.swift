@@ -39,7 +39,9 @@ public final class KafkaSource: FeedbackSource {
 
     public func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
         consumer.poll(max: max, timeout: timeout, keys: false).map {
-            SourceRecord(partition: $0.partition, offset: $0.offset, payload: $0.payload)
+            SourceRecord(
+                partition: $0.partition, offset: $0.offset, payload: $0.payload, arrivalMs: Swift.max($0.timestampMs, 0)
+            )
         }
     }
 

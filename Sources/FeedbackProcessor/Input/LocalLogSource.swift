@@ -14,7 +14,9 @@ public final class LocalLogSource: FeedbackSource {
     public func poll(max: Int, timeout: Duration) throws -> [SourceRecord] {
         let records = try log.read(after: position, limit: max)
         if let last = records.last { position = last.offset }
-        return records.map { SourceRecord(partition: 0, offset: $0.offset, payload: $0.payload) }
+        return records.map {
+            SourceRecord(partition: 0, offset: $0.offset, payload: $0.payload, arrivalMs: $0.appendedMs)
+        }
     }
 
     public func commit(_ records: [SourceRecord]) throws {}

@@ -12,20 +12,21 @@ enum StoreLayout {
     /// The layout of the store's tables (SQLite's `user_version`). Layouts 2 to 6 are migrated in place;
     /// older ones are refused with what to do. Layout 6 stores attribution segments deflated
     /// (`SegmentDeflate`, which still reads a layout-5 store's plain ones), layout 7 in a more compact
-    /// segment layout (`AttributionState`, which still reads layout 6's): an older build refuses a newer
-    /// store with that message rather than failing on a segment it cannot read.
-    static let version: Int64 = 7
+    /// segment layout (`AttributionState`, which still reads layout 6's), layout 8 adds the failed records: an
+    /// older build refuses a newer store with that message rather than failing on a segment it cannot read.
+    static let version: Int64 = 8
 
-    /// Creates the tables of a new store, migrates a layout-2 to -6 store, refuses anything else.
+    /// Creates the tables of a new store, migrates a layout-2 to -7 store, refuses anything else.
     static func prepare(_ store: SQLiteConnection) throws {
         let hasTables = try store.queryInt("SELECT count(*) FROM sqlite_master WHERE name = 'offsets'", []) ?? 0 > 0
         let found = try store.queryInt("PRAGMA user_version", []) ?? 0
-        if hasTables && (2...6).contains(found) {
+        if hasTables && (2...7).contains(found) {
             try store.transaction { () throws in
                 if found == 2 { try migrateFromLayout2(store) }
                 if found <= 3 { try migrateFromLayout3(store) }
                 if found <= 4 { try migrateFromLayout4(store) }
                 // Layouts 5 and 6: nothing else to change (their segments are read as they are).
+                try store.execute(FailedStore.createTable)
                 try store.execute("PRAGMA user_version=\(version)")
             }
             return
@@ -53,6 +54,7 @@ enum StoreLayout {
             \(MetricsStore.createTable)
             CREATE TABLE IF NOT EXISTS attribution_segments (id INTEGER PRIMARY KEY, bound INTEGER NOT NULL,
                 data BLOB NOT NULL);
+            \(FailedStore.createTable)
             """)
     }
 
