@@ -46,6 +46,11 @@ public enum ProcessorError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A sink's failure (other than a ``SinkRefusal``) as a processor error: a retryable ``sink(_:)``.
+    init(sinkFailure error: any Error) {
+        self = if let error = error as? ProcessorError { error } else { .sink("\(error)") }
+    }
+
     /// Runs `body`, its failures as processor errors, those of unknown origin as `otherwise`.
     static func map<T>(
         _ otherwise: (String) -> ProcessorError = { .storage($0) }, _ body: () throws -> T

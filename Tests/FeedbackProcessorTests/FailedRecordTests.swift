@@ -87,4 +87,42 @@ import Testing
         #expect(failed.offset == 2 && failed.kind == "from_the_future")
         #expect(failed.reason.contains("minutes after the record arrived (at most 180)"), "\(failed.reason)")
     }
+
+    /// A sink that refuses one profile for good, writing the others.
+    final class RefusingSink: ProfileSink, @unchecked Sendable {  // used by one processor thread at a time
+        var written: [String] = []
+        func write(_ profiles: [UserProfile]) throws {
+            written += profiles.map(\.user).filter { $0 != "u2" }
+            if let index = profiles.firstIndex(where: { $0.user == "u2" }) {
+                throw SinkRefusal(sink: "test", items: [.init(index: index, reason: "u2 is a key of another type")])
+            }
+        }
+    }
+
+    /// An item a sink refuses for good is kept among the failed records and the batch commits: the rest is
+    /// processed once, nothing is read again.
+    @Test func anItemASinkRefusesIsKeptAndTheBatchCommits() throws {
+        let directory = temporaryPath("refused")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        let events = (1...3).map { index in
+            FeedbackEvent(
+                type: .click, itemID: "A", userID: "u\(index)", eventID: "c\(index)",
+                timestampMs: Self.t0 + Int64(index))
+        }
+        try log.append(events.map { LogEntry(key: nil, payload: $0.jsonBytes()) })
+        let sink = RefusingSink()
+        let configuration = ProcessorConfiguration(
+            storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples")
+        let processor = try FeedbackProcessor(log: log, configuration: configuration, profileSinks: [sink])
+        let statistics = try processor.processAvailable()
+        #expect(statistics.processed == 3 && statistics.failed == 0, "\(statistics)")
+        #expect(sink.written == ["u1", "u3"])
+        let refused = try processor.failedRecords()
+        #expect(refused.count == 1)
+        #expect(refused.first?.source == "sink:test" && refused.first?.partition == -1)
+        #expect(refused.first?.kind == "sink_refused" && refused.first?.reason == "u2 is a key of another type")
+        let profile = try JSONDecoder().decode(UserProfile.self, from: Data(refused.first?.payload ?? []))
+        #expect(profile.user == "u2" && profile.counts["click"] == 1)
+        #expect(try processor.processAvailable().processed == 0)
+    }
 }

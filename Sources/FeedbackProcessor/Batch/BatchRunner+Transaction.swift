@@ -1,4 +1,5 @@
 import FeedbackWire
+import Foundation
 
 // One batch inside its store transaction, step by step: begin, apply each poll (reading the next one on
 // another thread), then end — close what is due, write every stage's output, and hand the batch to the sinks.
@@ -134,15 +135,40 @@ extension BatchRunner {
                 try StoredProfile.read(user: user, from: store.connection)?.profile(
                     user: user, halfLifeMs: affinityHalfLifeMs)
             }
-            try ProcessorError.map(ProcessorError.sink) { for sink in profileSinks { try sink.write(profiles) } }
+            for sink in profileSinks {
+                try keepingRefusals(of: profiles) { () throws in try sink.write(profiles) }
+            }
         }
         if !metricsSinks.isEmpty {
             let windows = try MetricsStore.windows(
                 minutes: Set(folded.metrics.keys.map(\.minute)), in: store.connection)
             let version = try store.nextCounter("metrics_version")
-            try ProcessorError.map(ProcessorError.sink) {
-                for sink in metricsSinks { try sink.write(windows, version: version) }
+            for sink in metricsSinks {
+                try keepingRefusals(of: windows) { () throws in try sink.write(windows, version: version) }
             }
+        }
+    }
+
+    /// Runs one sink's `write` of `items`; the items it refuses for good (``SinkRefusal``) become failed
+    /// records in this batch's transaction, any other failure fails the batch (retried later).
+    private func keepingRefusals<Item: Encodable>(of items: [Item], _ write: () throws -> Void) throws {
+        do {
+            try write()
+        } catch let refusal as SinkRefusal {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let records = try refusal.items.map { item in
+                let payload = item.index < items.count ? Array((try? encoder.encode(items[item.index])) ?? Data()) : []
+                let record = FailedRecord(
+                    source: "sink:" + refusal.sink, partition: -1, offset: try store.nextCounter("sink_refusals"),
+                    kind: "sink_refused", reason: item.reason, size: payload.count,
+                    payload: Array(payload.prefix(FailedRecord.maxKeptBytes)))
+                counters.sinkRefused(record)
+                return record
+            }
+            try FailedStore.write(records, to: store.connection)
+        } catch {
+            throw ProcessorError(sinkFailure: error)
         }
     }
 }

@@ -13,6 +13,7 @@ struct ProcessorCounters: Sendable {
     private let duplicates = Counter(label: "feedback_processor_events_total", dimensions: [("outcome", "duplicate")])
     private let failed = Counter(label: "feedback_processor_events_total", dimensions: [("outcome", "failed")])
     private let samples = Counter(label: "feedback_processor_samples_total")
+    private let sinkRefusals = Counter(label: "feedback_processor_sink_refused_total")
     private let failedBatches = Counter(
         label: "feedback_processor_batches_rolled_back_total", dimensions: [("reason", "failed")])
     private let rebalancedBatches = Counter(
@@ -71,6 +72,15 @@ struct ProcessorCounters: Sendable {
                 "partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(record.reason)",
                 "payload_prefix": "\(String(decoding: record.payload.prefix(120), as: UTF8.self))",
             ])
+    }
+
+    /// An item a sink refused for good (kept among the failed records as the batch commits).
+    func sinkRefused(_ record: FailedRecord) {
+        sinkRefusals.increment()
+        log.warning(
+            key: "refused:" + record.source,
+            "a sink refused an item for good: kept among the failed records (feedback failed lists them)",
+            metadata: ["sink": "\(record.source)", "reason": "\(record.reason)"])
     }
 
     /// A batch was rolled back: read again at once after a rebalance, or on the next call after a failure.
