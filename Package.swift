@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "FeedbackCLI",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackWire", "FeedbackProcessor",
+                "Feedback", "FeedbackKafka", "FeedbackLog", "Kafka", "FeedbackWire", "FeedbackProcessor",
                 "FeedbackProcessorRedis",
                 "FeedbackProcessorClickHouse", "DemoRecommender", "Pipeline", "SyntheticFeedback",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -27,3 +27,10 @@ enum OptionCheck {
         value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 }
+
+/// A failure at run time that is not a usage mistake: printed as `Error: <what to fix>`, without the usage
+/// text (which `ValidationError` adds), exit status 1.
+struct RunFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

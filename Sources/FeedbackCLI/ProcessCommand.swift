@@ -23,6 +23,11 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Kafka consumer group (processors in one group share the partitions).")
     var group: String = "feedback-processor"
 
+    @OptionGroup var librdkafka: KafkaPropertyOptions
+
+    @Option(help: "Give up when the consumer group is not joined within this many seconds (Kafka unreachable).")
+    var connectTimeoutSeconds: Double = 30
+
     @Option(help: "Also publish user profiles to this Redis (host:port).")
     var redis: String?
 
@@ -40,6 +45,9 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Attribution window in seconds (event time).")
     var windowSeconds: Int = 1800
 
+    @Option(help: "Seconds an assigned partition may deliver nothing before it stops holding windows open (0: never).")
+    var partitionIdleSeconds: Double = 60
+
     @Option(help: "Input records per transaction, at most (a batch ends early when nothing more is ready).")
     var batchSize: Int = 250_000
 
@@ -51,6 +59,8 @@ struct ProcessorOptions: ParsableArguments {
         try OptionCheck.integer(windowSeconds, "--window-seconds", in: 1...(100 * 366 * 86_400), "seconds")
         try OptionCheck.integer(batchSize, "--batch-size", atLeast: 1, "records")
         try OptionCheck.integer(batchLingerMs, "--batch-linger-ms", in: 0...60_000, "milliseconds")
+        try OptionCheck.number(partitionIdleSeconds, "--partition-idle-seconds", in: 0...(7 * 86_400), "seconds")
+        try OptionCheck.number(connectTimeoutSeconds, "--connect-timeout-seconds", in: 0.1...86_400, "seconds")
         _ = try redisAddress()
         if let clickhouse { _ = try StoreOptions.clickHouseURL(clickhouse) }
         if instance.isEmpty { throw ValidationError("--instance is empty: name this processor") }
@@ -66,11 +76,14 @@ struct ProcessorOptions: ParsableArguments {
         return (String(parts[0]), port)
     }
 
-    func makeProcessor() throws -> FeedbackProcessor {
+    /// The processor, and its Kafka source when it reads one.
+    func makeProcessor() throws -> (FeedbackProcessor, KafkaSource?) {
         var configuration = ProcessorConfiguration(storePath: store.path, samplesDirectory: samples)
         configuration.attributionWindow = .seconds(windowSeconds)
         configuration.batchSize = batchSize
         configuration.batchLinger = .milliseconds(batchLingerMs)
+        configuration.partitionIdleTimeout =
+            partitionIdleSeconds == 0 ? nil : .milliseconds(max(1, Int(partitionIdleSeconds * 1000)))
         var sinks: [any ProfileSink] = []
         if let address = try redisAddress() {
             sinks.append(try RedisProfileSink(host: address.host, port: address.port))
@@ -84,16 +97,41 @@ struct ProcessorOptions: ParsableArguments {
             // A shorter session than librdkafka's 45 s default: joins and failovers take a fraction of it.
             let source = try KafkaSource(
                 brokers: brokers.split(separator: ",").map(String.init), topic: topic, group: group,
-                properties: ["session.timeout.ms": "10000", "heartbeat.interval.ms": "2000"])
-            return try FeedbackProcessor(
-                source: source, configuration: configuration, profileSinks: sinks, metricsSinks: metricsSinks)
+                properties: ["session.timeout.ms": "10000", "heartbeat.interval.ms": "2000"].merging(
+                    try librdkafka.resolved()
+                ) { _, given in given })
+            return (
+                try FeedbackProcessor(
+                    source: source, configuration: configuration, profileSinks: sinks, metricsSinks: metricsSinks),
+                source
+            )
         }
         guard FileManager.default.fileExists(atPath: log) else {
             throw ValidationError("no local log at \(log): record events first (feedback demo) or pass --log PATH")
         }
-        return try FeedbackProcessor(
-            log: LocalLog(configuration: .init(path: log)), configuration: configuration, profileSinks: sinks,
-            metricsSinks: metricsSinks)
+        return (
+            try FeedbackProcessor(
+                log: LocalLog(configuration: .init(path: log)), configuration: configuration, profileSinks: sinks,
+                metricsSinks: metricsSinks),
+            nil
+        )
+    }
+
+    /// Joins the consumer group (polling, nothing consumed off the clock for `--idle-seconds`), or says
+    /// clearly that the brokers cannot be reached once `--connect-timeout-seconds` have passed.
+    func join(_ processor: FeedbackProcessor, _ source: KafkaSource, into statistics: inout ProcessorStatistics)
+        throws
+    {
+        let deadline = ContinuousClock.now + .milliseconds(Int(connectTimeoutSeconds * 1000))
+        while processor.sourceAssignment.isEmpty {
+            guard ContinuousClock.now < deadline else {
+                let reason = source.consumer.lastError.map { ": \($0.message)" } ?? ""
+                throw RunFailure(
+                    "no partition of \(topic) assigned to group \(group) within \(connectTimeoutSeconds) s"
+                        + "\(reason); is a broker running at \(brokers)? (--connect-timeout-seconds)")
+            }
+            statistics.add(try processor.processBatch(timeout: .milliseconds(500)))
+        }
     }
 }
 
@@ -126,7 +164,10 @@ struct ProcessCommand: AsyncParsableCommand {
 
     func run() async throws {
         let registry = observability.bootstrap()
-        let processor = try options.makeProcessor()
+        let (processor, kafka) = try options.makeProcessor()
+        var statistics = ProcessorStatistics()
+        // Join the group first: idle time counts only once partitions are assigned.
+        if let kafka { try options.join(processor, kafka, into: &statistics) }
         if follow {
             // Batch after batch as a Service until a signal; failed batches are retried with backoff.
             let service = ProcessorService(processor: processor, logger: Logger(label: "feedback.processor"))
@@ -134,7 +175,7 @@ struct ProcessCommand: AsyncParsableCommand {
                 services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: Logger(label: "feedback.process"))
             try await group.run()
-            var statistics = service.statistics
+            statistics.add(service.statistics)
             if closeWindows {
                 statistics.samples += try service.withProcessor { processor throws(ProcessorError) in
                     try processor.closeAllWindows()
@@ -146,14 +187,6 @@ struct ProcessCommand: AsyncParsableCommand {
             return
         }
         let idle: Duration = options.brokers.isEmpty ? .zero : .milliseconds(Int(idleSeconds * 1000))
-        var statistics = ProcessorStatistics()
-        if !options.brokers.isEmpty {
-            // Join the group first: idle time counts only once partitions are assigned.
-            let deadline = ContinuousClock.now + .seconds(120)
-            while processor.sourceAssignment.isEmpty, ContinuousClock.now < deadline {
-                statistics.add(try processor.processBatch(timeout: .milliseconds(500)))
-            }
-        }
         statistics.add(try processor.processAvailable(idle: idle))
         if closeWindows { statistics.samples += try processor.closeAllWindows() }
         statistics.offset = processor.offset

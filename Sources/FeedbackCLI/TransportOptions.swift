@@ -41,8 +41,7 @@ struct KafkaOptions: ParsableArguments {
     @Option(help: "Bytes librdkafka may queue, in MiB (queue.buffering.max.kbytes).")
     var maxQueueMb: Int = 64
 
-    @Option(name: .customShort("X"), help: "Any librdkafka property, as key=value (repeatable).")
-    var properties: [String] = []
+    @OptionGroup var librdkafka: KafkaPropertyOptions
 
     // The ranges librdkafka accepts (its limits are 32-bit milliseconds and kilobytes).
     func validate() throws {
@@ -66,12 +65,7 @@ struct KafkaOptions: ParsableArguments {
         configuration.maxRetries = maxRetries
         configuration.deliveryTimeout = .milliseconds(Int(deliveryTimeout * 1000))
         configuration.maxQueueBytes = maxQueueMb << 20
-        for property in properties {
-            guard let equals = property.firstIndex(of: "=") else {
-                throw ValidationError("-X \(property): write librdkafka properties as key=value")
-            }
-            configuration.properties[String(property[..<equals])] = String(property[property.index(after: equals)...])
-        }
+        configuration.properties.merge(try librdkafka.resolved()) { _, given in given }
         return configuration
     }
 }

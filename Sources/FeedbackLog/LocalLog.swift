@@ -71,7 +71,8 @@ public final class LocalLog: @unchecked Sendable {
     public init(configuration: Configuration) throws(LocalLogError) {
         self.configuration = configuration
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         do {
             connection = try SQLiteConnection(path: configuration.path)
         } catch {

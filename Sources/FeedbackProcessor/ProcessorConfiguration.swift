@@ -39,6 +39,9 @@ public struct ProcessorConfiguration: Sendable {
     /// ready; each poll's records are decoded and applied at once, so a batch holds its aggregates, not its
     /// records.
     public var pollSize: Int = 10_000
+    /// How long an assigned partition may deliver nothing before it stops holding the watermark back (nil:
+    /// never, every partition must move for a window to close). See `Batch/PartitionActivity`.
+    public var partitionIdleTimeout: Duration? = .seconds(60)
     /// Where the processor logs what it skips (records that are not feedback events, rolled-back batches),
     /// at most once a second per kind.
     public var logger = Logger(label: "feedback.processor")
@@ -63,6 +66,12 @@ public struct ProcessorConfiguration: Sendable {
         }
         guard (.zero...Duration.seconds(60)).contains(batchLinger) else {
             throw .configuration("batchLinger is \(batchLinger): use 0 to 60 seconds")
+        }
+        if let partitionIdleTimeout,
+            !(Duration.milliseconds(1)...Duration.seconds(86_400 * 7)).contains(partitionIdleTimeout)
+        {
+            throw .configuration(
+                "partitionIdleTimeout is \(partitionIdleTimeout): use 1 ms to 7 days, or nil for never")
         }
         guard (1...9).contains(samplesCompressionLevel) else {
             throw .configuration(

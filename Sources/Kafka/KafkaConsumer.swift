@@ -35,6 +35,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let queue: OpaquePointer
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
+    /// Its error and log callbacks' opaque, released when the consumer is destroyed.
+    private let callbacks: Unmanaged<ConsumerCallbacks>
+
+    /// The last consumer error librdkafka reported (a broker it cannot reach, a topic that is not there),
+    /// nil if none yet: what to tell a person when the group is never joined.
+    public var lastError: KafkaError? { callbacks.takeUnretainedValue().lastError.withLock { $0 } }
 
     public init(
         groupID: String, topics: [String], properties: [String: String],
@@ -47,11 +53,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
             if rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                throw .configuration("librdkafka property \(key)=\(value): \(KafkaProducer.text(errstr))")
+                throw .configuration(
+                    "librdkafka property \(KafkaProperties.shown(key, value)): \(KafkaProducer.text(errstr))")
             }
         }
+        let callbacks = Unmanaged.passRetained(ConsumerCallbacks(logger: logger))
+        ConsumerCallbacks.install(callbacks, on: conf)
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
+            callbacks.release()
             throw .configuration("cannot create the Kafka consumer: \(KafkaProducer.text(errstr))")
         }
         rd_kafka_poll_set_consumer(rk)
@@ -61,18 +71,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         rd_kafka_topic_partition_list_destroy(list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             rd_kafka_destroy(rk)
+            callbacks.release()
             throw KafkaError(err, message: "cannot subscribe to \(topics)")
         }
         guard let queue = rd_kafka_queue_get_consumer(rk) else {
             rd_kafka_destroy(rk)
+            callbacks.release()
             throw .configuration("the Kafka consumer has no group queue")
         }
+        self.callbacks = callbacks
         handle = rk
         self.queue = queue
         self.logger = logger
     }
-
-    deinit { close() }
 
     /// Up to `max` messages: waits up to `timeout` for the first, then takes what is already fetched.
     /// Consumer errors (other than end of partition) are logged and skipped. With `keys: false` every
@@ -133,6 +144,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Messages are taken from the group's queue up to 1,000 per librdkafka call
     /// (`rd_kafka_consume_batch_queue`, which serves rebalances as `rd_kafka_consumer_poll` does): one call
     /// per message took a clock reading and the poll bookkeeping each time.
+    /// The text an error message carries (librdkafka puts its reason in the payload), else nil.
+    private static func messageText(_ message: rd_kafka_message_t) -> String? {
+        guard let payload = message.payload, message.len > 0 else { return nil }
+        let text = String(decoding: UnsafeRawBufferPointer(start: payload, count: message.len), as: UTF8.self)
+        return text.isEmpty ? nil : text
+    }
+
     private func consume(max: Int, timeout: Duration, _ body: (rd_kafka_message_t, Int64) -> Void) {
         guard max > 0, !closed.load(ordering: .acquiring) else { return }
         let chunk = Swift.min(max, 1000)
@@ -151,7 +169,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                     let m = message.pointee
                     if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                         if m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                            logger.warning("Kafka consumer error", metadata: ["error": "\(KafkaError(m.err))"])
+                            callbacks.takeUnretainedValue().failed(KafkaError(m.err, message: Self.messageText(m)))
                         }
                         continue
                     }
@@ -221,5 +239,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         rd_kafka_queue_destroy(queue)
         rd_kafka_consumer_close(handle)
         rd_kafka_destroy(handle)
+    }
+
+    deinit {
+        close()
+        callbacks.release()
     }
 }

@@ -52,7 +52,7 @@ public final class KafkaProducer: @unchecked Sendable {
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
             if rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                throw .configuration("librdkafka property \(key)=\(value): \(Self.text(errstr))")
+                throw .configuration("librdkafka property \(KafkaProperties.shown(key, value)): \(Self.text(errstr))")
             }
         }
         let callbacks = Unmanaged.passRetained(

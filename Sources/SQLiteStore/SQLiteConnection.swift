@@ -1,5 +1,9 @@
 import CSQLite
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One SQLite database connection with cached prepared statements: the few calls the local log and the
 /// processor's store make, with values as ``Value``s and rows read without C pointers above this module.
 /// Not thread-safe: its owner serialises every use (``LocalLog`` under its lock; the processor on its thread).
@@ -27,6 +31,12 @@ package final class SQLiteConnection {
         self.path = path
         var db: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        // Events hold user ids: a new database is its owner's alone (0600; SQLite gives its -wal and -shm
+        // files the database's permissions). An existing one keeps the permissions it has.
+        if path != ":memory:" && !path.isEmpty {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 { close(fd) }
+        }
         let status = sqlite3_open_v2(path, &db, flags, nil)
         guard status == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"

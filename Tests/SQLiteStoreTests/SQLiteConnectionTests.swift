@@ -25,6 +25,17 @@ import Testing
 
     /// Text is bound and read with its length: `alice\0x` stays itself, never alice (SQLite's `-1` length
     /// would end it at the NUL); an empty text is empty, not NULL.
+    /// Stores hold user ids: a new database and its write-ahead log are readable by their owner only.
+    @Test func aNewDatabaseIsItsOwnersAlone() throws {
+        let path = temporaryPath("mode") + ".sqlite"
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("PRAGMA journal_mode=WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        for file in [path, path + "-wal"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber
+            #expect(mode?.intValue == 0o600, "\(file): \(String(mode?.intValue ?? 0, radix: 8))")
+        }
+    }
+
     @Test func textWithANULIsKeptWhole() throws {
         let store = try SQLiteConnection(path: temporaryPath("nul") + ".sqlite")
         try store.execute("CREATE TABLE t (name TEXT PRIMARY KEY NOT NULL)")

@@ -32,6 +32,10 @@ extension BatchRunner {
             // is full, the next batch's first poll is, while this one ends.
             let ahead = readNextPoll(after: batch.total, retiring: retired)
             retired = nil
+            let now = ContinuousClock.now
+            activity.saw(poll.records, at: now)
+            batch.clock.idle = activity.idle(
+                among: batch.clock.assigned, timeout: configuration.partitionIdleTimeout, at: now)
             do {
                 try apply(poll.records, poll.events, &batch, &statistics)
                 try closeReadyWindows(&batch, &statistics)
@@ -64,7 +68,8 @@ extension BatchRunner {
         let version = try store.dataVersion()
         profiles.begin(forgettingCommitted: version != storeVersion)
         storeVersion = version
-        let clock = PartitionClock(newest: try store.newestPerPartition(), assigned: source.assignment)
+        var clock = PartitionClock(newest: try store.newestPerPartition(), assigned: source.assignment)
+        clock.idle = activity.idle(among: clock.assigned, timeout: configuration.partitionIdleTimeout, at: .now)
         try attribution().begin(segment: try store.nextCounter("segment"))
         return Batch(
             applied: try store.appliedOffsets(), clock: clock, seen: SeenIDs(origin: store.path),

@@ -31,6 +31,8 @@ final class BatchRunner {
     /// The next batch's first poll, read and decoded on another thread while a full batch ends.
     var nextBatchPoll: PollAhead?
     let counters: ProcessorCounters
+    /// When each partition last delivered a record: idle ones stop holding the watermark back.
+    var activity = PartitionActivity()
     /// Checkpoints the store's write-ahead log after each commit, on its own thread.
     let checkpointer: StoreCheckpointer
     /// `configuration.attributionWindow` and `affinityHalfLife` in milliseconds, read per event.

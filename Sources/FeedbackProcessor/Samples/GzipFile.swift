@@ -17,9 +17,10 @@ enum GzipFile {
     /// A whole gzip member (compressed already) written to `path`.
     static func write(compressed: [UInt8], to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw ProcessorError.storage("cannot create \(temporary): errno \(errno)") }
         var written = 0
         while written < compressed.count {

@@ -16,7 +16,8 @@ final class ProcessorStore {
     init(path: String) throws(ProcessorError) {
         do {
             try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
             throw .storage("cannot create the directory of \(path): \(error)")
         }
