@@ -4,6 +4,7 @@ import FeedbackLog
 import FeedbackProcessor
 import FeedbackWire
 import Foundation
+import Kafka
 
 /// `feedback failed`: the records the processor refused, with their reasons, and a way to feed corrected ones back.
 struct FailedCommand: ParsableCommand {
@@ -12,18 +13,7 @@ struct FailedCommand: ParsableCommand {
         subcommands: [List.self, Redrive.self], defaultSubcommand: List.self)
 
     /// One failed record as `list --json` prints it and `redrive` reads it back (with `record` corrected).
-    struct Line: Codable {
-        var source: String
-        var partition: Int32
-        var offset: Int64
-        var kind: String
-        var reason: String
-        var size: Int
-        /// False when `record` holds only the first 64 KiB of the record.
-        var whole: Bool
-        /// The record's bytes as text (invalid UTF-8 replaced).
-        var record: String
-    }
+    typealias Line = FailedRecord.Line
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -53,10 +43,7 @@ struct FailedCommand: ParsableCommand {
             for failed in records {
                 let text = String(decoding: failed.payload, as: UTF8.self)
                 if json {
-                    let line = Line(
-                        source: failed.source, partition: failed.partition, offset: failed.offset, kind: failed.kind,
-                        reason: failed.reason, size: failed.size, whole: failed.isWhole, record: text)
-                    print(String(decoding: try encoder.encode(line), as: UTF8.self))
+                    print(String(decoding: try encoder.encode(failed.line), as: UTF8.self))
                 } else {
                     print("\(failed.partition):\(failed.offset)  \(failed.reason)\n    \(text.prefix(160))")
                 }
@@ -68,11 +55,12 @@ struct FailedCommand: ParsableCommand {
     struct Redrive: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "redrive",
-            abstract: "Append corrected failed records to the local log and forget them in the store.",
+            abstract: "Feed corrected failed records back (local log or Kafka) and forget them in the store.",
             discussion: """
-                Reads lines as `feedback failed list --json` prints them, each with its "record" corrected. A \
-                record that is now a feedback event is appended to the local log (keyed by its user, else device), \
-                and the next `feedback process` applies it; the failed record is forgotten. One that is still \
+                Reads lines as `feedback failed list --json` prints them (or as the dead-letter topic holds them), \
+                each with its "record" corrected. A record that is now a feedback event is appended to the local \
+                log — or, with --brokers, produced to the topic — keyed by its user, else device, and the next \
+                `feedback process` applies it; the failed record is forgotten in the store (if there is one). One that is still \
                 not an event is reported with its reason and kept. Prints {"redriven":N,"refused":M}; exits 1 \
                 if any was refused.
                 """)
@@ -84,6 +72,14 @@ struct FailedCommand: ParsableCommand {
 
         @Option(help: "The embedded local log the processor reads.")
         var log: String = "feedback-data/events.sqlite"
+
+        @Option(help: "Kafka bootstrap servers: produce the corrected records to --topic instead of the local log.")
+        var brokers: String = ""
+
+        @Option(help: "Kafka topic the processor reads.")
+        var topic: String = "feedback-topic"
+
+        @OptionGroup var librdkafka: KafkaPropertyOptions
 
         func run() throws {
             let data =
@@ -112,11 +108,20 @@ struct FailedCommand: ParsableCommand {
                     refused += 1
                 }
             }
-            let processor = try store.openForReading()
             if !entries.isEmpty {
-                // Appended first: a crash between the two leaves the failed record listed, never the event lost.
-                _ = try LocalLog(configuration: .init(path: log)).append(entries)
-                try processor.forgetFailed(places)
+                // Sent first: a crash between the two leaves the failed record listed, never the event lost.
+                if brokers.isEmpty {
+                    _ = try LocalLog(configuration: .init(path: log)).append(entries)
+                } else {
+                    var properties = try librdkafka.resolved()
+                    properties["bootstrap.servers"] = brokers
+                    let producer = try AcknowledgedProducer(topic: topic, properties: properties)
+                    defer { producer.close() }
+                    try producer.send(entries.map { ($0.key, $0.payload) }, timeout: .seconds(60))
+                }
+                if FileManager.default.fileExists(atPath: store.path) {
+                    try store.openForReading().forgetFailed(places)
+                }
             }
             print(#"{"redriven":\#(entries.count),"refused":\#(refused)}"#)
             if refused > 0 { throw ExitCode(1) }

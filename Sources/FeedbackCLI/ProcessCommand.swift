@@ -25,6 +25,12 @@ struct ProcessorOptions: ParsableArguments {
 
     @OptionGroup var librdkafka: KafkaPropertyOptions
 
+    @Option(
+        help:
+            "Kafka topic for the records the processor refuses (default: the topic's name + .failed; none: only the store)."
+    )
+    var deadLetterTopic: String?
+
     @Option(help: "Give up when the consumer group is not joined within this many seconds (Kafka unreachable).")
     var connectTimeoutSeconds: Double = 30
 
@@ -100,9 +106,17 @@ struct ProcessorOptions: ParsableArguments {
                 properties: ["session.timeout.ms": "10000", "heartbeat.interval.ms": "2000"].merging(
                     try librdkafka.resolved()
                 ) { _, given in given })
+            var failedSinks: [any FailedRecordSink] = []
+            let deadLetters = deadLetterTopic ?? topic + ".failed"
+            if deadLetters != "none" {
+                var properties = try librdkafka.resolved()
+                properties["bootstrap.servers"] = brokers
+                failedSinks.append(try DeadLetterTopic(topic: deadLetters, properties: properties))
+            }
             return (
                 try FeedbackProcessor(
-                    source: source, configuration: configuration, profileSinks: sinks, metricsSinks: metricsSinks),
+                    source: source, configuration: configuration, profileSinks: sinks, metricsSinks: metricsSinks,
+                    failedSinks: failedSinks),
                 source
             )
         }

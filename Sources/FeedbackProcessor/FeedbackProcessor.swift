@@ -29,21 +29,23 @@ public final class FeedbackProcessor {
     /// A processor over the embedded local log.
     public convenience init(
         log: LocalLog, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink] = [],
-        metricsSinks: [any MetricsSink] = []
+        metricsSinks: [any MetricsSink] = [], failedSinks: [any FailedRecordSink] = []
     ) throws(ProcessorError) {
         try self.init(
             source: LocalLogSource(log: log), configuration: configuration, profileSinks: profileSinks,
-            metricsSinks: metricsSinks)
+            metricsSinks: metricsSinks, failedSinks: failedSinks)
     }
 
     /// A processor over `source`; profiles are also published to `profileSinks` (Redis) and live metrics
-    /// to `metricsSinks` (ClickHouse) every batch, inside its transaction.
+    /// to `metricsSinks` (ClickHouse) and refused records to `failedSinks` (a dead-letter topic) every batch,
+    /// inside its transaction.
     public init(
         source: any FeedbackSource, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink] = [],
-        metricsSinks: [any MetricsSink] = []
+        metricsSinks: [any MetricsSink] = [], failedSinks: [any FailedRecordSink] = []
     ) throws(ProcessorError) {
         runner = try BatchRunner(
-            source: source, configuration: configuration, profileSinks: profileSinks, metricsSinks: metricsSinks)
+            source: source, configuration: configuration, profileSinks: profileSinks, metricsSinks: metricsSinks,
+            failedSinks: failedSinks)
     }
 
     /// Processes until the source has nothing more within `idle` (the local log: at once); returns what it did.

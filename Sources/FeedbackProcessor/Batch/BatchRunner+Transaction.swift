@@ -130,18 +130,25 @@ extension BatchRunner {
         }
         try state.persist(to: store.connection, current: try counters.timed(.state) { try segments.wait() })
         try ProcessorError.map(ProcessorError.samples) { try counters.timed(.samples) { try sampleFiles.wait() } }
-        try publish(folded)
+        let refused = try publish(folded)
+        if !failedSinks.isEmpty, !(batch.failed.isEmpty && refused.isEmpty) {
+            try ProcessorError.map(ProcessorError.sink) {
+                for sink in failedSinks { try sink.write(batch.failed + refused) }
+            }
+        }
     }
 
-    /// Hands the batch's profiles and metric windows, as the store now holds them, to the sinks.
-    private func publish(_ folded: ProfileFolder.Folded) throws {
+    /// Hands the batch's profiles and metric windows, as the store now holds them, to the sinks; returns
+    /// the items they refused for good (kept among the failed records).
+    private func publish(_ folded: ProfileFolder.Folded) throws -> [FailedRecord] {
+        var refused: [FailedRecord] = []
         if !profileSinks.isEmpty {
             let profiles = try folded.profiles.keys.map(\.name).sorted().compactMap { user in
                 try StoredProfile.read(user: user, from: store.connection)?.profile(
                     user: user, halfLifeMs: affinityHalfLifeMs)
             }
             for sink in profileSinks {
-                try keepingRefusals(of: profiles) { () throws in try sink.write(profiles) }
+                refused += try keepingRefusals(of: profiles) { () throws in try sink.write(profiles) }
             }
         }
         if !metricsSinks.isEmpty {
@@ -149,16 +156,20 @@ extension BatchRunner {
                 minutes: Set(folded.metrics.keys.map(\.minute)), in: store.connection)
             let version = try store.nextCounter("metrics_version")
             for sink in metricsSinks {
-                try keepingRefusals(of: windows) { () throws in try sink.write(windows, version: version) }
+                refused += try keepingRefusals(of: windows) { () throws in try sink.write(windows, version: version) }
             }
         }
+        return refused
     }
 
     /// Runs one sink's `write` of `items`; the items it refuses for good (``SinkRefusal``) become failed
     /// records in this batch's transaction, any other failure fails the batch (retried later).
-    private func keepingRefusals<Item: Encodable>(of items: [Item], _ write: () throws -> Void) throws {
+    private func keepingRefusals<Item: Encodable>(of items: [Item], _ write: () throws -> Void) throws
+        -> [FailedRecord]
+    {
         do {
             try write()
+            return []
         } catch let refusal as SinkRefusal {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
@@ -172,6 +183,7 @@ extension BatchRunner {
                 return record
             }
             try FailedStore.write(records, to: store.connection)
+            return records
         } catch {
             throw ProcessorError(sinkFailure: error)
         }

@@ -19,6 +19,7 @@ final class BatchRunner {
     let source: any FeedbackSource
     let profileSinks: [any ProfileSink]
     let metricsSinks: [any MetricsSink]
+    let failedSinks: [any FailedRecordSink]
     let store: ProcessorStore
     private var started = false
     /// Loaded from the store at the first batch, and again after a batch failed (its changes rolled back).
@@ -41,12 +42,13 @@ final class BatchRunner {
 
     init(
         source: any FeedbackSource, configuration: ProcessorConfiguration, profileSinks: [any ProfileSink],
-        metricsSinks: [any MetricsSink]
+        metricsSinks: [any MetricsSink], failedSinks: [any FailedRecordSink] = []
     ) throws(ProcessorError) {
         try configuration.validate()
         self.source = source
         self.profileSinks = profileSinks
         self.metricsSinks = metricsSinks
+        self.failedSinks = failedSinks
         self.configuration = configuration
         attributionWindowMs = configuration.attributionWindow.milliseconds
         affinityHalfLifeMs = Double(configuration.affinityHalfLife.milliseconds)

@@ -45,3 +45,31 @@ public struct FailedRecord: Sendable, Hashable, Codable {
     /// Whether ``payload`` is the whole record.
     public var isWhole: Bool { payload.count == size }
 }
+
+extension FailedRecord {
+    /// A failed record as one line of JSON: what `feedback failed list --json` prints, the dead-letter
+    /// topic holds, and `feedback failed redrive` reads back with `record` corrected.
+    ///
+    /// ```swift
+    /// let line = try JSONDecoder().decode(FailedRecord.Line.self, from: Data(text.utf8))
+    /// print(line.partition, line.offset, line.reason, line.record)
+    /// ```
+    public struct Line: Codable, Sendable, Hashable {
+        public var source: String
+        public var partition: Int32
+        public var offset: Int64
+        public var kind: String
+        public var reason: String
+        public var size: Int
+        /// False when `record` holds only the first 64 KiB of the record.
+        public var whole: Bool
+        /// The record's bytes as text (invalid UTF-8 replaced).
+        public var record: String
+    }
+
+    public var line: Line {
+        Line(
+            source: source, partition: partition, offset: offset, kind: kind, reason: reason, size: size,
+            whole: isWhole, record: String(decoding: payload, as: UTF8.self))
+    }
+}
