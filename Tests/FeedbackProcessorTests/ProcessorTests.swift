@@ -593,6 +593,36 @@ extension ProcessorTests {
         #expect(ids == closed.map(\.impression.eventID))
     }
 
+    /// Impressions over 300 hours, added in polls that come back to earlier hours: at most 64 compressors
+    /// are open at once (~360 KB each); the hours whose stream was closed get several gzip members in one
+    /// file, which read back as every line in order — as the whole-buffer level writes them.
+    @Test func samplesOverManyHoursKeepAtMost64StreamsOpen() throws {
+        let hours = 300
+        let closed = (0..<(hours * 4)).map { index in
+            ClosedImpression(
+                impression: AttributionState.Impression(
+                    eventID: "e\(index)", requestID: "r\(index)", user: "u", device: "d", item: "i\(index)",
+                    scene: "feed", position: 0, score: 0.5, labels: EventLabels(["recall_source": "hot"]),
+                    timestampMs: Self.t0 + Int64(index % hours) * 3_600_000 + Int64(index / hours) * 1000))
+        }
+        var files: [[String]] = []
+        for level: Int32 in [1, 9] {
+            var batch = SampleBatch(level: level)
+            for poll in stride(from: 0, to: closed.count, by: 100) {
+                batch.append(Array(closed[poll..<min(poll + 100, closed.count)]))
+                #expect(batch.openStreams <= SampleBatch.maxOpenStreams)
+            }
+            let directory = temporaryPath("many-hours-\(level)")
+            try batch.write(to: directory, part: "1")
+            let names = try #require(FileManager.default.enumerator(atPath: directory)?.compactMap { $0 as? String })
+                .filter { $0.hasSuffix(".gz") }.sorted()
+            #expect(names.count == hours)
+            files.append(try names.map { try TestShell.run("/bin/gzip", ["-dc", directory + "/" + $0]) })
+        }
+        #expect(files[0] == files[1])
+        #expect(files[0].joined().split(separator: "\n").count == closed.count)
+    }
+
     /// The processor's connection never checkpoints inside a batch's commit; its checkpointer copies the
     /// write-ahead log into the database between batches, so the log is reused from its start instead of
     /// growing with every batch.

@@ -22,8 +22,19 @@ struct SampleBatch {
     let level: Int32
     /// Lines not compressed yet, by hour since the epoch (floor of milliseconds / 3,600,000).
     private var linesByHour: [Int64: [UInt8]] = [:]
-    /// Level 1: each hour's lines compressed so far.
+    /// Level 1: each hour's lines compressed so far, in at most ``maxOpenStreams`` streams at once.
     private var streams: [Int64: GzipStream] = [:]
+    /// When each open stream last took lines (a counter): the least recent is finished first.
+    private var lastUsed: [Int64: Int] = [:]
+    private var uses = 0
+    /// Hours whose stream was finished to make room: their complete gzip members, to which the file's
+    /// later members are appended (a gzip file may hold several; every reader takes them as one).
+    private var finished: [Int64: [UInt8]] = [:]
+    /// Open compressors at most (each holds ~360 KB): events spread over thousands of hours must not hold a
+    /// compressor per hour.
+    static let maxOpenStreams = 64
+    /// Compressors open now.
+    var openStreams: Int { streams.count }
     /// Why a stream could not compress (out of memory): ``write(to:part:)`` throws it, so the batch fails.
     private var failure: DeflateError?
 
@@ -64,9 +75,12 @@ struct SampleBatch {
                 if let started = streams[hour] {
                     stream = started
                 } else {
+                    if streams.count >= Self.maxOpenStreams { try finishLeastRecentStream() }
                     stream = try GzipStream()
                     streams[hour] = stream
                 }
+                uses += 1
+                lastUsed[hour] = uses
                 try Self.compress(lines, into: stream)
             } catch {
                 failure = error
@@ -74,6 +88,14 @@ struct SampleBatch {
             }
             linesByHour[hour]?.removeAll(keepingCapacity: true)
         }
+    }
+
+    /// Closes the stream that took lines least recently: its member is kept compressed, its compressor freed.
+    private mutating func finishLeastRecentStream() throws(DeflateError) {
+        guard let (hour, _) = lastUsed.min(by: { $0.value < $1.value }), let stream = streams[hour] else { return }
+        finished[hour, default: []] += try stream.finish()
+        streams[hour] = nil
+        lastUsed[hour] = nil
     }
 
     private static func compress(_ lines: [UInt8], into stream: GzipStream) throws(DeflateError) {
@@ -87,16 +109,23 @@ struct SampleBatch {
     /// Writes one file per hour under `directory` (``GzipFile``: atomic, fsynced); nothing when empty.
     func write(to directory: String, part: String) throws {
         if let failure { throw ProcessorError.samples("cannot compress a sample file: \(failure)") }
-        for hour in Set(linesByHour.keys).union(streams.keys) {
+        for hour in Set(linesByHour.keys).union(streams.keys).union(finished.keys) {
             let path = "\(directory)/\(HourPartition.path(ofMs: hour * 3_600_000))/part-\(part).jsonl.gz"
-            guard let stream = streams[hour] else {
+            guard streams[hour] != nil || finished[hour] != nil else {
                 try GzipFile.write(linesByHour[hour] ?? [], to: path, level: level)
                 continue
             }
-            let file: [UInt8]
+            var file = finished[hour] ?? []
             do throws(DeflateError) {
-                try Self.compress(linesByHour[hour] ?? [], into: stream)
-                file = try stream.finish()
+                let lines = linesByHour[hour] ?? []
+                if let stream = streams[hour] {
+                    try Self.compress(lines, into: stream)
+                    file += try stream.finish()
+                } else if !lines.isEmpty {
+                    let stream = try GzipStream()
+                    try Self.compress(lines, into: stream)
+                    file += try stream.finish()
+                }
             } catch {
                 throw ProcessorError.samples("cannot compress a sample file: \(error)")
             }
