@@ -158,7 +158,9 @@ final class TransportState: Sendable {
         let fallback = fallbackReference.load()?.fallback
         for report in reports {
             if report.token & TransportFallbackTokens.replayBit != 0 {
-                fallback?.replayed(token: report.token, failure: report.error?.name)
+                fallback?.replayed(
+                    token: report.token, failure: report.error?.description,
+                    permanent: report.error?.isPermanent ?? false)
             } else if report.error == nil {
                 acknowledged.append(report.token)
             } else {

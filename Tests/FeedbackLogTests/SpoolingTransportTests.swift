@@ -17,8 +17,14 @@ final class SwitchableTransport: FallbackCapableTransport {
     let tracker = Mutex<DeliveryTracker?>(nil)
     let fallback = Mutex<(any TransportFallback)?>(nil)
     let refusedForGood: String?
+    /// Refused for good only when replayed (its delivery report says so), as an event over the broker's
+    /// size limit would be once it reaches the broker.
+    let refusedOnReplay: String?
 
-    init(refusedForGood: String? = nil) { self.refusedForGood = refusedForGood }
+    init(refusedForGood: String? = nil, refusedOnReplay: String? = nil) {
+        self.refusedForGood = refusedForGood
+        self.refusedOnReplay = refusedOnReplay
+    }
 
     var name: String { "switchable" }
     var deliveryTimeout: Duration { .seconds(1) }
@@ -45,11 +51,15 @@ final class SwitchableTransport: FallbackCapableTransport {
         if down {
             // Accepted, then its delivery fails for a reason a retry can fix (as librdkafka's timeout does).
             if isReplay {
-                fallback.replayed(token: token, failure: "_TRANSPORT")
+                fallback.replayed(token: token, failure: "_TRANSPORT", permanent: false)
             } else {
                 fallback.destinationDown(reason: "_TRANSPORT")
                 fallback.keep(key: key.map { Array($0) }, payload: Array(payload))
             }
+            return .accepted
+        }
+        if isReplay && text == refusedOnReplay {
+            fallback.replayed(token: token, failure: "_MSG_SIZE_TOO_LARGE", permanent: true)
             return .accepted
         }
         state.withLock {
@@ -57,7 +67,7 @@ final class SwitchableTransport: FallbackCapableTransport {
             if isReplay { $0.replayedReceived += 1 }
         }
         if isReplay {
-            fallback.replayed(token: token, failure: nil)
+            fallback.replayed(token: token, failure: nil, permanent: false)
         } else {
             fallback.destinationUp()
             tracker.withLock { $0 }?.delivered(token: token)
@@ -126,5 +136,24 @@ final class SwitchableTransport: FallbackCapableTransport {
         let statistics = await collector.shutdown()
         #expect(statistics.delivered == 9 && statistics.droppedByReason[.rejected] == 1, "\(statistics)")
         #expect(!eventIDs(inner).contains("e3") && eventIDs(inner).count == 9)
+    }
+
+    /// A spooled event the destination refuses for good when replayed (over its size limit) is counted as
+    /// dropped and logged, and the events behind it are replayed: it no longer blocks the spool.
+    @Test func aSpooledEventRefusedForGoodOnReplayDoesNotBlockTheRest() async throws {
+        let refused = String(decoding: event(13).jsonBytes(), as: UTF8.self)
+        let inner = SwitchableTransport(refusedOnReplay: refused)
+        let spooling = try SpoolingTransport(
+            wrapping: inner, spool: SpoolConfiguration(path: temporaryPath("r.sqlite")))
+        let collector = try FeedbackCollector(transport: spooling)
+        inner.set(down: true)
+        for index in 0..<50 { try collector.record(event(index)) }
+        #expect(await collector.flush(timeout: .seconds(5)))
+        inner.set(down: false)
+        #expect(await spooling.waitForSpoolDrained(timeout: .seconds(30)))
+        let statistics = await collector.shutdown()
+        #expect(statistics.spooled == 50 && statistics.replayed == 49, "\(statistics)")
+        #expect(statistics.replayRefused == 1 && statistics.dropped == 0 && statistics.pending == 0, "\(statistics)")
+        #expect(Set(eventIDs(inner)) == Set((0..<50).filter { $0 != 13 }.map { "e\($0)" }))
     }
 }

@@ -52,6 +52,54 @@ final class GatedTransport: FeedbackTransport {
         #expect(statistics.delivered == 10 && statistics.dropped == 1 && statistics.recorded == 11)
     }
 
+    /// A burst of large events fills the buffer by its bytes long before its count: memory stays bounded.
+    @Test func aBurstOfLargeEventsIsBoundedByBytesNotJustByCount() async throws {
+        let transport = GatedTransport()
+        var configuration = FeedbackCollector.Configuration(capacity: 100_000)
+        configuration.maxBufferedBytes = 1 << 20
+        let collector = try FeedbackCollector(transport: transport, configuration: configuration)
+        let large = String(repeating: "x", count: 100_000)
+        var accepted = 0
+        for index in 0..<50 {
+            var event = FeedbackEvent(type: .click, itemID: "item", userID: "u", eventID: "big\(index)")
+            event.extras["note"] = .string(large)
+            do {
+                try collector.record(event)
+                accepted += 1
+            } catch {
+                #expect(error == .queueFull(capacity: 100_000))
+            }
+        }
+        #expect((9...10).contains(accepted), "\(accepted) events of ~100 KB in a 1 MiB buffer")
+        #expect(collector.statistics.droppedByReason[.queueFull] == 50 - accepted)
+        // Small events still fit once the large ones are gone.
+        transport.open.store(true, ordering: .releasing)
+        #expect(await collector.flush(timeout: .seconds(5)))
+        try collector.record(events(1)[0])
+        let statistics = await collector.shutdown()
+        #expect(statistics.delivered == accepted + 1 && statistics.pending == 0, "\(statistics)")
+        #expect(throws: FeedbackError.self) {
+            var tooSmall = FeedbackCollector.Configuration()
+            tooSmall.maxBufferedBytes = 1000
+            _ = try FeedbackCollector(transport: InMemoryTransport(), configuration: tooSmall)
+        }
+    }
+
+    /// Impressions are held to the wire format's limits as `record` holds events: a NUL or oversized item id
+    /// drops that impression alone (counted), a bad context refuses the response.
+    @Test func impressionsAreHeldToTheWireFormatLimits() async throws {
+        let transport = InMemoryTransport()
+        let collector = try FeedbackCollector(transport: transport)
+        let items = [Item(id: "a"), Item(id: "b\u{0}x"), Item(id: String(repeating: "c", count: 600)), Item(id: "d")]
+        try collector.recordImpressions(of: items, context: RecommendContext(requestID: "r1", userID: "u"))
+        #expect(throws: FeedbackError.self) {
+            try collector.recordImpressions(
+                of: [Item(id: "a")], context: RecommendContext(requestID: "r2", userID: "alice\u{0}x"))
+        }
+        let statistics = await collector.shutdown()
+        #expect(statistics.delivered == 2 && statistics.droppedByReason[.invalid] == 3, "\(statistics)")
+    }
+
     @Test func shutdownWithAStuckTransportCountsWhatItCouldNotSend() async throws {
         let collector = try FeedbackCollector(transport: GatedTransport())
         for event in events(50) { try collector.record(event) }

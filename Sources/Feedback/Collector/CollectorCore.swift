@@ -57,6 +57,9 @@ final class CollectorCore: @unchecked Sendable {
     // copied its ~150 bytes twice), then destroys them all at once.
     private var entries: [Entry?] = []
     private var bufferedEvents = 0
+    /// Approximate bytes of the buffered events: in `entries`, and in all (those the sender is encoding too).
+    private var entriesBytes = 0
+    private var bufferedBytes = 0
     private var acceptedEvents = 0
     private var processedEvents = 0
     private var closed = false
@@ -87,7 +90,7 @@ final class CollectorCore: @unchecked Sendable {
         tracker.snapshot(buffered: condition.withLock { bufferedEvents })
     }
 
-    func enqueue(_ entry: consuming Entry, count: Int) throws(FeedbackError) {
+    func enqueue(_ entry: consuming Entry, count: Int, bytes: Int) throws(FeedbackError) {
         condition.lock()
         if closed {
             condition.unlock()
@@ -99,7 +102,19 @@ final class CollectorCore: @unchecked Sendable {
             tracker.dropped(count, reason: .queueFull, detail: "capacity \(configuration.capacity)")
             throw .queueFull(capacity: configuration.capacity)
         }
+        if bufferedBytes + bytes > configuration.maxBufferedBytes {
+            let held = bufferedBytes
+            condition.unlock()
+            tracker.dropped(
+                count, reason: .queueFull,
+                detail:
+                    "buffer holds \(held) bytes, this \(bytes) more (maxBufferedBytes \(configuration.maxBufferedBytes))"
+            )
+            throw .queueFull(capacity: configuration.capacity)
+        }
         entries.append(.some(consume entry))
+        entriesBytes += bytes
+        bufferedBytes += bytes
         bufferedEvents += count
         acceptedEvents += count
         condition.signal()
@@ -164,6 +179,8 @@ final class CollectorCore: @unchecked Sendable {
                 return
             }
             swap(&batch, &entries)
+            let takenBytes = entriesBytes
+            entriesBytes = 0
             condition.unlock()
 
             var count = 0
@@ -178,6 +195,7 @@ final class CollectorCore: @unchecked Sendable {
             transport.batchDidEnd()
             let buffered = condition.withLock {
                 bufferedEvents -= count
+                bufferedBytes -= takenBytes
                 processedEvents += count
                 return bufferedEvents
             }

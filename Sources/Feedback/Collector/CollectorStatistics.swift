@@ -2,7 +2,9 @@
 ///
 /// Every event recorded by this process ends up in exactly one of `delivered`, `spooled`, `failed`,
 /// `dropped`, or is still `pending`: `recorded == delivered + spooled + failed + dropped + pending`.
-/// `replayed` counts events shipped from the spool, which may have been recorded by an earlier process.
+/// `replayed` counts events shipped from the spool, which may have been recorded by an earlier process, and
+/// `replayRefused` the spooled events the destination refused for good when they were replayed (counted,
+/// logged, and no longer held in the spool): spooled events leave the spool as one of the two.
 public struct CollectorStatistics: Sendable, Hashable, CustomStringConvertible {
     /// Events passed to `record` (accepted or not).
     public var recorded: Int
@@ -12,6 +14,8 @@ public struct CollectorStatistics: Sendable, Hashable, CustomStringConvertible {
     public var spooled: Int
     /// Events shipped from the spool and confirmed (by this process; possibly recorded by an earlier one).
     public var replayed: Int
+    /// Spooled events the destination refused for good on replay (over its size limit, say).
+    public var replayRefused: Int = 0
     /// Events handed to the transport whose delivery failed, by reason.
     public var failedByReason: [String: Int]
     /// Events never handed to the transport (or lost after it), by reason.
@@ -27,7 +31,8 @@ public struct CollectorStatistics: Sendable, Hashable, CustomStringConvertible {
     public var pending: Int { recorded - delivered - spooled - failed - dropped }
 
     public var description: String {
-        "recorded=\(recorded) delivered=\(delivered) spooled=\(spooled) replayed=\(replayed) failed=\(failed) "
+        "recorded=\(recorded) delivered=\(delivered) spooled=\(spooled) replayed=\(replayed) "
+            + (replayRefused > 0 ? "replay_refused=\(replayRefused) " : "") + "failed=\(failed) "
             + "dropped=\(dropped) pending=\(pending)"
     }
 }

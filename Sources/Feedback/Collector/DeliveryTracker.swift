@@ -17,6 +17,7 @@ public final class DeliveryTracker: Sendable {
     private let deliveredCount = Atomic<Int>(0)
     private let spooledCount = Atomic<Int>(0)
     private let replayedCount = Atomic<Int>(0)
+    private let replayRefusedCount = Atomic<Int>(0)
     private let dropCounts = Mutex<[DropReason: Int]>([:])
     private let failureCounts = Mutex<[String: (count: Int, counter: Counter)]>([:])
     private let dropCounters = Mutex<[DropReason: Counter]>([:])
@@ -26,6 +27,7 @@ public final class DeliveryTracker: Sendable {
     private let deliveredCounter = Counter(label: "feedback_events_delivered_total")
     private let spooledCounter = Counter(label: "feedback_events_spooled_total")
     private let replayedCounter = Counter(label: "feedback_events_replayed_total")
+    private let replayRefusedCounter = Counter(label: "feedback_events_replay_refused_total")
     private let latency = Metrics.Timer(label: "feedback_delivery_latency_seconds", preferredDisplayUnit: .seconds)
     let bufferedGauge = Gauge(label: "feedback_buffered_events")
     /// Events held in the local spool (set by transports that spool).
@@ -81,6 +83,16 @@ public final class DeliveryTracker: Sendable {
         replayedCounter.increment(by: count)
     }
 
+    /// A spooled event was refused for good by its destination when replayed: counted and logged (at most once
+    /// a second), with `detail` saying which and why.
+    public func refusedOnReplay(detail: @autoclosure () -> String) {
+        replayRefusedCount.add(1, ordering: .relaxed)
+        replayRefusedCounter.increment()
+        log.error(
+            key: "replay_refused", "a spooled event was refused for good by the destination and left the spool",
+            metadata: ["detail": "\(detail())"])
+    }
+
     /// The transport gave up on the event handed over with `token`; `reason` names why (e.g. a Kafka error).
     public func failed(token: UInt, reason: String) {
         failureCounts.withLock { counts in
@@ -117,6 +129,7 @@ public final class DeliveryTracker: Sendable {
             delivered: delivered,
             spooled: spooledCount.load(ordering: .relaxed),
             replayed: replayedCount.load(ordering: .relaxed),
+            replayRefused: replayRefusedCount.load(ordering: .relaxed),
             failedByReason: failures,
             droppedByReason: dropCounts.withLock { $0 },
             buffered: buffered,

@@ -24,6 +24,10 @@ extension FeedbackCollector {
         /// Largest encoded event in bytes (Kafka's default message limit is about 1 MB); larger ones are
         /// dropped and counted as `too_large`.
         public var maxEventBytes: Int
+        /// Bytes the buffer may hold (events by their approximate size, a response's impressions at 256 bytes
+        /// an item): a burst of large events fills it before `capacity` does, and `record` then throws
+        /// ``FeedbackError/queueFull(capacity:)`` as for a full count (`queue_full`). Default 64 MiB.
+        public var maxBufferedBytes: Int = 64 << 20
         /// Where the collector logs drops and failures (rate-limited: one line per reason per second).
         public var logger: Logger
         public var durability: Durability
@@ -50,6 +54,10 @@ extension FeedbackCollector {
             }
             if capacity < 1 {
                 throw .invalidConfiguration("capacity is \(capacity): use at least 1 (default 100000)")
+            }
+            if maxBufferedBytes < maxEventBytes {
+                throw .invalidConfiguration(
+                    "maxBufferedBytes is \(maxBufferedBytes), below maxEventBytes \(maxEventBytes): use at least that")
             }
             if maxEventBytes < 256 {
                 throw .invalidConfiguration(

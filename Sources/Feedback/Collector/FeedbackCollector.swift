@@ -49,7 +49,8 @@ public final class FeedbackCollector: Sendable {
             try writeDurably([event])
             return
         }
-        try core.enqueue(.event(consume event, enqueuedNanos: MonotonicClock.nanoseconds()), count: 1)
+        let bytes = event.approximateBytes
+        try core.enqueue(.event(consume event, enqueuedNanos: MonotonicClock.nanoseconds()), count: 1, bytes: bytes)
     }
 
     /// Records the impressions of a response: one event per item, `position` = index in `items`, all with
@@ -57,13 +58,29 @@ public final class FeedbackCollector: Sendable {
     public func recordImpressions(of items: [Item], context: RecommendContext) throws(FeedbackError) {
         guard !items.isEmpty else { return }
         core.tracker.countRecorded(items.count)
+        // The wire format's limits, as `record` checks them: the context's ids once, each item's id.
+        typealias Limits = EventWireFormat.Limits
+        for (value, field) in [
+            (context.userID, EventWireFormat.userID), (context.deviceID, EventWireFormat.deviceID),
+            (context.requestID, EventWireFormat.requestID), (context.scene, EventWireFormat.scene),
+        ] {
+            if let problem = Limits.problem(id: value, field: field) {
+                core.tracker.dropped(items.count, reason: .invalid, detail: problem)
+                throw .invalidEvent(problem)
+            }
+        }
         var items = items
-        if items.contains(where: { $0.id.isEmpty }) {
+        if items.contains(where: { $0.id.isEmpty || Limits.problem(id: $0.id, field: EventWireFormat.itemID) != nil }) {
             let before = items.count
-            items.removeAll { $0.id.isEmpty }
-            core.tracker.dropped(before - items.count, reason: .invalid, detail: "impression with an empty item id")
+            let problem =
+                items.lazy.compactMap {
+                    $0.id.isEmpty ? "an empty item id" : Limits.problem(id: $0.id, field: "item_id")
+                }
+                .first ?? ""
+            items.removeAll { $0.id.isEmpty || Limits.problem(id: $0.id, field: EventWireFormat.itemID) != nil }
+            core.tracker.dropped(before - items.count, reason: .invalid, detail: "impression with \(problem)")
             if items.isEmpty {
-                throw .invalidEvent("every item has an empty id: set Item.id before recording impressions")
+                throw .invalidEvent("no item has a valid id (\(problem)): set Item.id before recording impressions")
             }
         }
         if core.durable != nil {
@@ -75,7 +92,7 @@ public final class FeedbackCollector: Sendable {
         let entry = CollectorCore.Entry.impressions(
             context, items, timestampMs: TimeOrderedID.currentMilliseconds(),
             enqueuedNanos: MonotonicClock.nanoseconds())
-        try core.enqueue(entry, count: items.count)
+        try core.enqueue(entry, count: items.count, bytes: items.count * 256)
     }
 
     private func writeDurably(_ events: [FeedbackEvent]) throws(FeedbackError) {

@@ -16,8 +16,8 @@ public enum FeedbackError: Error, Sendable, Hashable, CustomStringConvertible {
         case .closed:
             "the feedback collector is shut down: record events before shutdown(), or create a new collector"
         case .queueFull(let capacity):
-            "the feedback collector's buffer is full (\(capacity) events): the transport is down or too slow; "
-                + "raise capacity or check the transport's health"
+            "the feedback collector's buffer is full (\(capacity) events or maxBufferedBytes): the transport is "
+                + "down or too slow; raise capacity or check the transport's health"
         case .invalidEvent(let text): "invalid feedback event: \(text)"
         case .invalidConfiguration(let text): "invalid feedback configuration: \(text)"
         case .storage(let text): "feedback event not stored: \(text)"

@@ -135,7 +135,30 @@ extension RecommendContext {
     var partitionKey: String? { FeedbackEvent.partitionKey(userID: userID, deviceID: deviceID) }
 }
 
+extension FeedbackEvent {
+    /// About how many bytes the event holds and will encode to: its strings and extras plus a fixed part.
+    /// What the collector's buffer counts against ``FeedbackCollector/Configuration/maxBufferedBytes``.
+    var approximateBytes: Int {
+        var bytes = 160 + itemID.utf8.count + userID.utf8.count + deviceID.utf8.count + requestID.utf8.count
+        bytes += (eventID?.utf8.count ?? 0) + scene.utf8.count
+        for (name, value) in labels { bytes += name.utf8.count + value.utf8.count + 8 }
+        for (name, value) in extras { bytes += name.utf8.count + value.approximateBytes + 8 }
+        return bytes
+    }
+}
+
 extension AttributeValue {
+    /// About how many bytes the value encodes to (strings by their UTF-8 length).
+    var approximateBytes: Int {
+        switch self {
+        case .null, .bool: 5
+        case .int, .double: 24
+        case .string(let text): text.utf8.count + 2
+        case .array(let values): values.reduce(2) { $0 + $1.approximateBytes + 1 }
+        case .object(let values): values.reduce(2) { $0 + $1.key.utf8.count + $1.value.approximateBytes + 4 }
+        }
+    }
+
     /// Levels of arrays and objects in the value (0 for a scalar); stops counting past the wire format's limit,
     /// so a hostile value costs no more than that.
     var depth: Int {

@@ -19,8 +19,10 @@ public protocol TransportFallback: AnyObject, Sendable {
     /// The destination took a live event again.
     func destinationUp()
     /// The outcome of a replayed event (a token with ``TransportFallbackTokens/replayBit`` set): nil when
-    /// delivered, else why not. Replayed events are never passed to `keep` nor counted on the tracker.
-    func replayed(token: UInt, failure: String?)
+    /// delivered, else why not, and whether a retry could ever fix it (`permanent`: the destination will
+    /// never take this event, e.g. it is over the broker's size limit). Replayed events are never passed to
+    /// `keep` nor counted on the tracker.
+    func replayed(token: UInt, failure: String?, permanent: Bool)
 }
 
 /// Token conventions between a transport and its fallback.

@@ -5,7 +5,10 @@ import Synchronization
 /// Ships the spool through the transport on its own thread: in batches, oldest first, each acknowledged
 /// (deleted from the spool) only once every event of it is delivered. While the destination is down it only
 /// probes it (``FallbackCapableTransport/isReachable(timeout:)`` every `probeInterval`); while the transport
-/// holds many live events it waits, so live traffic goes first.
+/// holds many live events it waits, so live traffic goes first. An event the destination refuses for good
+/// (over the broker's size limit, say) cannot block the ones behind it: once a batch's only failures are
+/// such refusals, the batch is acknowledged and each refused event is counted (`replayRefused`) and logged
+/// with its spool offset and reason.
 final class SpoolReplayer: @unchecked Sendable {
     // @unchecked Sendable: the thread's loop state is confined to that thread; shared fields are atomics,
     // semaphores, or immutable.
@@ -21,6 +24,10 @@ final class SpoolReplayer: @unchecked Sendable {
     /// Signalled when the last outstanding report of a batch arrives.
     private let drained = DispatchSemaphore(value: 0)
     private let batchFailures = Atomic<Int>(0)
+    /// The current batch's events refused for good: index in the batch → reason.
+    private let refusals = Mutex<[Int: String]>([:])
+    /// Whether every event of the batch just sent has its outcome (replay thread only).
+    private var lastBatchComplete = false
 
     init(transport: any FallbackCapableTransport, spool: Spool, configuration: SpoolConfiguration) {
         self.transport = transport
@@ -49,9 +56,13 @@ final class SpoolReplayer: @unchecked Sendable {
         finished.wait()
     }
 
-    /// One replayed event's outcome, from the transport's threads.
-    func delivered(failed: Bool) {
-        if failed { batchFailures.add(1, ordering: .relaxed) }
+    /// One replayed event's outcome, from the transport's threads: the event at `index` of the current
+    /// batch failed (and whether for good), or was delivered (nil).
+    func delivered(index: Int, failure: (reason: String, permanent: Bool)?) {
+        if let failure {
+            batchFailures.add(1, ordering: .relaxed)
+            if failure.permanent { refusals.withLock { $0[index] = failure.reason } }
+        }
         if outstanding.subtract(1, ordering: .releasing).newValue == 0 { drained.signal() }
     }
 
@@ -98,8 +109,8 @@ final class SpoolReplayer: @unchecked Sendable {
                 acknowledge(&delivered)
                 readAhead = (try? spool.log.read(after: last, limit: configuration.replayBatch)) ?? []
             }
-            if shipped {
-                delivered = (last, records.count)
+            if let refused = shipped ? 0 : refusedForGood(records) {
+                delivered = (last, records.count - refused)
                 readAfter = last
             } else {
                 readAhead = []
@@ -111,6 +122,22 @@ final class SpoolReplayer: @unchecked Sendable {
         }
         acknowledge(&delivered)
         spool.flushBuffer()
+    }
+
+    /// When every failure of the batch just sent was a refusal for good: how many, each refused record
+    /// counted dropped and logged (the rest were delivered); else nil (the batch is sent again later).
+    private func refusedForGood(_ records: [LogRecord]) -> Int? {
+        let refused = refusals.withLock { $0 }
+        guard lastBatchComplete, !refused.isEmpty, refused.count == batchFailures.load(ordering: .relaxed) else {
+            return nil
+        }
+        for (index, reason) in refused.sorted(by: { $0.key < $1.key }) where index < records.count {
+            spool.tracker?.refusedOnReplay(
+                detail:
+                    "spooled record \(records[index].offset) (\(records[index].payload.count) bytes) refused for good "
+                    + "by the destination: \(reason)")
+        }
+        return refused.count
     }
 
     /// Deletes the delivered batch from the spool and counts it replayed.
@@ -125,6 +152,8 @@ final class SpoolReplayer: @unchecked Sendable {
     /// batch's outcomes; true when every event was delivered.
     private func replay(_ records: [LogRecord], in batch: OutgoingBatch, whileInFlight: () -> Void) -> Bool {
         batchFailures.store(0, ordering: .relaxed)
+        refusals.withLock { $0.removeAll() }
+        lastBatchComplete = false
         let deadline = ContinuousClock.now + batchDeadline
         batch.removeAll()
         for (index, record) in records.enumerated() {
@@ -134,7 +163,9 @@ final class SpoolReplayer: @unchecked Sendable {
         outstanding.add(records.count, ordering: .relaxed)
         var next = 0
         while true {
-            next = transport.send(batch, from: next) { _, _ in
+            next = transport.send(batch, from: next) { index, reason in
+                // Rejected when handed over: for good, by the transport's contract.
+                refusals.withLock { $0[index] = reason }
                 outstanding.subtract(1, ordering: .relaxed)
                 batchFailures.add(1, ordering: .relaxed)
             }
@@ -151,6 +182,7 @@ final class SpoolReplayer: @unchecked Sendable {
         _ = transport.flush(timeout: .zero)
         whileInFlight()
         let done = waitForOutstanding(until: deadline)
+        lastBatchComplete = done
         return done && batchFailures.load(ordering: .relaxed) == 0
     }
 

@@ -190,7 +190,10 @@ final class Spool: TransportFallback {
         logger.warning(key: "up", "destination reachable again: replaying the spool")
     }
 
-    func replayed(token: UInt, failure: String?) { replayer?.delivered(failed: failure != nil) }
+    func replayed(token: UInt, failure: String?, permanent: Bool) {
+        replayer?.delivered(
+            index: Int(token & ~TransportFallbackTokens.replayBit), failure: failure.map { ($0, permanent) })
+    }
 
     func flushBuffer() {
         flushLock.withLock { _ in
