@@ -15,8 +15,9 @@ final class ProcessorStore {
     /// Opens (creating) the store at `path`, in the current layout (``StoreLayout``).
     init(path: String) throws(ProcessorError) {
         do {
+            let directory = (path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
         } catch {
             throw .storage("cannot create the directory of \(path): \(error)")
