@@ -97,10 +97,21 @@ public final class RedisConnection {
             login.append(configuration.user.map { ["AUTH", $0, password] } ?? ["AUTH", password])
         }
         if configuration.database != 0 { login.append(["SELECT", String(configuration.database)]) }
-        if !login.isEmpty {
+        // Also tells a server that wants a password (NOAUTH) from one that does not, before any real command.
+        login.append(["PING"])
+        do {
             let replies = try exchange(login, on: context, configuration)
             for (command, reply) in zip(login, replies) {
                 guard case .error(let message) = reply else { continue }
+                if message.hasPrefix("LOADING") {
+                    throw RedisError(kind: .connection, message: "Redis at \(address) is still loading: \(message)")
+                }
+                if message.hasPrefix("NOAUTH") {
+                    throw RedisError(
+                        kind: .authentication,
+                        message: "Redis at \(address) needs a password: \(message); set "
+                            + "\(RedisConfiguration.passwordVariable) or put it in the URL (redis://:PASSWORD@host:port)")
+                }
                 if command[0] == "AUTH" {
                     let who = configuration.user.map { "user \($0)" } ?? "the default user"
                     throw RedisError(
@@ -109,12 +120,13 @@ public final class RedisConnection {
                             + "(\(RedisConfiguration.passwordVariable) or the URL's) and the user "
                             + "(\(RedisConfiguration.userVariable) or the URL's)")
                 }
-                throw RedisError(
-                    kind: message.hasPrefix("NOAUTH") ? .authentication : .configuration,
-                    message: "Redis at \(address) refused SELECT \(configuration.database): \(message)"
-                        + (message.hasPrefix("NOAUTH")
-                            ? "; it needs a password: set \(RedisConfiguration.passwordVariable) or put it in the URL"
-                            : "; choose a database the server has (redis.conf `databases`)"))
+                if command[0] == "SELECT" {
+                    throw RedisError(
+                        kind: .configuration,
+                        message: "Redis at \(address) refused SELECT \(configuration.database): \(message); choose a "
+                            + "database the server has (redis.conf `databases`)")
+                }
+                throw RedisError(kind: .reply, message: "Redis at \(address) answered PING with: \(message)")
             }
         }
         ready = true
