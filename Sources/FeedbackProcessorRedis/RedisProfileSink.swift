@@ -105,18 +105,22 @@ public final class RedisProfileSink: ProfileSink {
             if Self.passes(reason) {
                 passing.append(reason)
             } else {
-                refused.append(.init(index: index, reason: "Redis refused the profile of \(profiles[index].user): \(reason)"))
+                refused.append(
+                    .init(index: index, reason: "Redis refused the profile of \(profiles[index].user): \(reason)"))
             }
         }
         if let reason = passing.first {
             throw RedisError(
                 kind: .reply,
-                message: "Redis at \(configuration.address) refused \(passing.count) profile write(s) for now: \(reason)")
+                message:
+                    "Redis at \(configuration.address) refused \(passing.count) profile write(s) for now: \(reason)")
         }
         guard !refused.isEmpty else { return }
         // A failed command inside EXEC does not undo the others: take the half-written profiles out.
         _ = try? connection.pipeline(
-            refused.map { let keys = keys(profiles[$0.index].user); return ["DEL", keys.profile, keys.affinity, keys.clicks] })
+            refused.map {
+                let keys = keys(profiles[$0.index].user); return ["DEL", keys.profile, keys.affinity, keys.clicks]
+            })
         throw SinkRefusal(sink: "redis", items: refused)
     }
 
@@ -170,15 +174,22 @@ public final class RedisProfileSink: ProfileSink {
         while true {
             do {
                 return try body()
-            } catch where error.kind == .connection && attempt < attempts {
-                Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            } catch  where error.kind == .connection && attempt < attempts {
+                Thread.sleep(
+                    forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
                 pause = pause * 2
                 attempt += 1
-            } catch where error.kind == .connection {
+            } catch  where error.kind == .connection {
+                var reason = error.message
+                for prefix in ["cannot connect to Redis at ", "lost the connection to Redis at "]
+                where reason.hasPrefix(prefix + configuration.address + ": ") {
+                    reason.removeFirst(prefix.count + configuration.address.count + 2)
+                }
+                if reason.hasSuffix("; is redis-server running?") { reason.removeLast(26) }
                 throw RedisError(
                     kind: .connection,
-                    message: "Redis at \(configuration.address) unreachable after \(attempts) tries: \(error.message)"
-                        + (error.message.contains("is redis-server running?") ? "" : "; is redis-server running?"))
+                    message: "Redis at \(configuration.address) unreachable after \(attempts) tries: \(reason); "
+                        + "is redis-server running?")
             }
         }
     }

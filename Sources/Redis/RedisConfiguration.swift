@@ -127,7 +127,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             throw failure("no port")
         }
         self.init(
-            host: String(host), port: port, user: user ?? environment[Self.userVariable].flatMap { $0.isEmpty ? nil : $0 },
+            host: String(host), port: port,
+            user: user ?? environment[Self.userVariable].flatMap { $0.isEmpty ? nil : $0 },
             password: password ?? environment[Self.passwordVariable].flatMap { $0.isEmpty ? nil : $0 },
             database: database)
     }
@@ -152,7 +153,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         let authorityEnd = text[schemeEnd.upperBound...].firstIndex(of: "/") ?? text.endIndex
         guard let at = text[schemeEnd.upperBound..<authorityEnd].lastIndex(of: "@") else { return text }
         let userInfo = text[schemeEnd.upperBound..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return String(text[..<schemeEnd.upperBound]) + "***" + text[at...] }
+        guard let colon = userInfo.firstIndex(of: ":") else {
+            return String(text[..<schemeEnd.upperBound]) + "***" + text[at...]
+        }
         return String(text[..<text.index(after: colon)]) + "***" + text[at...]
     }
 

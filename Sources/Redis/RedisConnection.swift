@@ -110,7 +110,8 @@ public final class RedisConnection {
                     throw RedisError(
                         kind: .authentication,
                         message: "Redis at \(address) needs a password: \(message); set "
-                            + "\(RedisConfiguration.passwordVariable) or put it in the URL (redis://:PASSWORD@host:port)")
+                            + "\(RedisConfiguration.passwordVariable) or put it in the URL (redis://:PASSWORD@host:port)"
+                    )
                 }
                 if command[0] == "AUTH" {
                     let who = configuration.user.map { "user \($0)" } ?? "the default user"
@@ -220,6 +221,12 @@ public final class RedisConnection {
 }
 
 /// A Redis failure, with what to check. Never holds a password.
+///
+/// ```swift
+/// do { _ = try RedisConnection(configuration: configuration) } catch where error.kind == .connection {
+///     // down or unreachable: try again later
+/// }
+/// ```
 public struct RedisError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Hashable {
         /// The server cannot be reached or the connection broke (refused, reset, timeout): try again later.

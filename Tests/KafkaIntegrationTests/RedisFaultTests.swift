@@ -51,9 +51,11 @@ import Testing
 
         let environment = [RedisConfiguration.passwordVariable: "from-env", RedisConfiguration.userVariable: "bob"]
         let fromEnvironment = try RedisConfiguration(parsing: "redis://cache:7000/2", environment: environment)
-        #expect(fromEnvironment.password == "from-env" && fromEnvironment.user == "bob" && fromEnvironment.database == 2)
+        #expect(
+            fromEnvironment.password == "from-env" && fromEnvironment.user == "bob" && fromEnvironment.database == 2)
         #expect(try RedisConfiguration(parsing: "cache:7000", environment: environment).password == "from-env")
-        #expect(try RedisConfiguration(parsing: "redis://:url-wins@cache", environment: environment).password == "url-wins")
+        #expect(
+            try RedisConfiguration(parsing: "redis://:url-wins@cache", environment: environment).password == "url-wins")
 
         let v6 = try RedisConfiguration(parsing: "[::1]:6379")
         #expect(v6.host == "::1" && v6.address == "[::1]:6379")
@@ -95,24 +97,32 @@ import Testing
         }
         let admin = try RedisConnection(
             configuration: RedisConfiguration(host: "127.0.0.1", port: redis.port, password: "s3cret-pw"))
-        #expect(try admin.pipeline([["DBSIZE"], ["SELECT", "3"], ["DBSIZE"]]) == [.integer(0), .status("OK"), .integer(120)])
+        #expect(
+            try admin.pipeline([["DBSIZE"], ["SELECT", "3"], ["DBSIZE"]]) == [
+                .integer(0), .status("OK"), .integer(120),
+            ])
 
         // The server restarts (empty): the next write connects again, logs in and selects db 3 again.
         redis.kill()
         try redis.start()
-        try sink.write([UserProfile(user: "late", counts: ["click": 1], recentClicks: [], affinity: [:], lastSeenMs: 1)])
+        try sink.write([UserProfile(user: "late", counts: ["click": 1], recentClicks: [], affinity: [:], lastSeenMs: 1)]
+        )
         #expect(try sink.read(user: "late")?.counts == ["click": 1])
         let again = try RedisConnection(
             configuration: RedisConfiguration(host: "127.0.0.1", port: redis.port, password: "s3cret-pw", database: 3))
         #expect(try again.pipeline([["DBSIZE"]]) == [.integer(1)])
 
         let wrong = failure {
-            _ = try RedisProfileSink(configuration: RedisConfiguration(parsing: "redis://:not-the-pw@127.0.0.1:\(redis.port)"))
+            _ = try RedisProfileSink(
+                configuration: RedisConfiguration(parsing: "redis://:not-the-pw@127.0.0.1:\(redis.port)"))
         }
         #expect(wrong?.kind == .authentication)
-        #expect(wrong?.message.contains("WRONGPASS") == true && wrong?.message.contains("FEEDBACK_REDIS_PASSWORD") == true)
+        #expect(
+            wrong?.message.contains("WRONGPASS") == true && wrong?.message.contains("FEEDBACK_REDIS_PASSWORD") == true)
         #expect(wrong?.message.contains("not-the-pw") == false)
-        let missing = failure { _ = try RedisProfileSink(configuration: RedisConfiguration(parsing: "127.0.0.1:\(redis.port)")) }
+        let missing = failure {
+            _ = try RedisProfileSink(configuration: RedisConfiguration(parsing: "127.0.0.1:\(redis.port)"))
+        }
         #expect(missing?.kind == .authentication && missing?.message.contains("needs a password") == true)
         let noDatabase = failure {
             _ = try RedisProfileSink(
@@ -130,6 +140,31 @@ import Testing
         #expect(error?.message.contains("Redis at 127.0.0.1:\(port) unreachable after 3 tries") == true)
         #expect(error?.message.contains("is redis-server running?") == true)
         #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func aServerThatNeverAnswersTimesOutInsteadOfHanging() throws {
+        // A socket that listens but never accepts: the connect succeeds (the kernel's backlog), no reply comes.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        #expect(listening)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        var configuration = RedisConfiguration(host: "127.0.0.1", port: port)
+        configuration.commandTimeout = .milliseconds(200)
+        let started = ContinuousClock.now
+        let error = failure { _ = try RedisProfileSink(configuration: configuration) }
+        #expect(error?.kind == .connection)
+        #expect(error?.message.contains("no reply within") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("unreachable after 3 tries") == true)
+        #expect(ContinuousClock.now - started < .seconds(3))
     }
 
     @Test func aUserRedisRefusesIsAFailedRecordAndEveryOtherUserIsWritten() throws {
@@ -155,7 +190,9 @@ import Testing
             #expect(profile.user == "user_7")
         }
         for user in Self.users where user != "user_7" {
-            #expect(ProcessorKafkaTests.sameProfile(try processor.profile(user: user), try sink.read(user: user)), "\(user)")
+            #expect(
+                ProcessorKafkaTests.sameProfile(try processor.profile(user: user), try sink.read(user: user)), "\(user)"
+            )
         }
         #expect(try sink.read(user: "user_7") == nil)
     }
@@ -180,7 +217,9 @@ import Testing
 
         // Out of memory is not for good: the whole write fails (retried with the batch), and passes later.
         let admin = try RedisConnection(host: "127.0.0.1", port: redis.port)
-        _ = try admin.pipeline([["CONFIG", "SET", "maxmemory-policy", "noeviction"], ["CONFIG", "SET", "maxmemory", "1"]])
+        _ = try admin.pipeline([
+            ["CONFIG", "SET", "maxmemory-policy", "noeviction"], ["CONFIG", "SET", "maxmemory", "1"],
+        ])
         let full = failure { try sink.write([profile("d", score: 1)]) }
         #expect(full?.kind == .reply && full?.message.contains("OOM") == true, "\(String(describing: full))")
         _ = try admin.pipeline([["CONFIG", "SET", "maxmemory", "0"]])
@@ -208,7 +247,9 @@ import Testing
                 redis.kill()
                 let (redis, downFor) = (redis, downFor)
                 Thread.detachNewThread {
-                    Thread.sleep(forTimeInterval: Double(downFor.components.seconds) + Double(downFor.components.attoseconds) / 1e18)
+                    Thread.sleep(
+                        forTimeInterval: Double(downFor.components.seconds) + Double(downFor.components.attoseconds)
+                            / 1e18)
                     try? redis.start()
                 }
             }
