@@ -142,6 +142,22 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 
+    @Test func aBigPipelineOnAConnectionTheServerDroppedNeitherCrashesNorLosesTheWrite() throws {
+        let redis = try TestRedis()
+        let sink = try RedisProfileSink(host: "127.0.0.1", port: redis.port)
+        redis.kill()
+        try redis.start()
+        // Megabytes on a socket whose peer is gone: a write fails with EPIPE (SIGPIPE blocked, the process lives)
+        // or the read sees the close; either way the write is sent again on a fresh connection.
+        let clicks = (0..<200).map { "item_with_a_long_name_\($0)" }
+        let profiles = (0..<2_000).map {
+            UserProfile(
+                user: "big_\($0)", counts: ["click": $0], recentClicks: clicks, affinity: ["hot": 1], lastSeenMs: 9)
+        }
+        try sink.write(profiles)
+        #expect(try sink.read(user: "big_1999") == profiles[1999])
+    }
+
     @Test func aServerThatNeverAnswersTimesOutInsteadOfHanging() throws {
         // A socket that listens but never accepts: the connect succeeds (the kernel's backlog), no reply comes.
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
