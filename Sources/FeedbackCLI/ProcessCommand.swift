@@ -34,7 +34,11 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: "Give up when the consumer group is not joined within this many seconds (Kafka unreachable).")
     var connectTimeoutSeconds: Double = 30
 
-    @Option(help: "Also publish user profiles to this Redis (host:port).")
+    @Option(
+        help: """
+            Also publish user profiles to this Redis: host:port or redis://[user:password@]host:port[/db] \
+            (password and user also from FEEDBACK_REDIS_PASSWORD, FEEDBACK_REDIS_USER).
+            """)
     var redis: String?
 
     @Option(help: "Also publish live metrics to this ClickHouse HTTP endpoint (e.g. http://127.0.0.1:8123).")
@@ -72,14 +76,14 @@ struct ProcessorOptions: ParsableArguments {
         if instance.isEmpty { throw ValidationError("--instance is empty: name this processor") }
     }
 
-    /// `--redis` as host and port.
-    func redisAddress() throws -> (host: String, port: Int)? {
+    /// `--redis` as a Redis configuration (the password possibly from the environment).
+    func redisAddress() throws -> RedisConfiguration? {
         guard let redis else { return nil }
-        let parts = redis.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65_535).contains(port) else {
-            throw ValidationError("--redis \(redis): write host:port, e.g. 127.0.0.1:6379")
+        do {
+            return try RedisConfiguration(parsing: redis, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("--redis: \(error.message)")
         }
-        return (String(parts[0]), port)
     }
 
     /// The processor, and its Kafka source when it reads one.
@@ -91,8 +95,8 @@ struct ProcessorOptions: ParsableArguments {
         configuration.partitionIdleTimeout =
             partitionIdleSeconds == 0 ? nil : .milliseconds(max(1, Int(partitionIdleSeconds * 1000)))
         var sinks: [any ProfileSink] = []
-        if let address = try redisAddress() {
-            sinks.append(try RedisProfileSink(host: address.host, port: address.port))
+        if let redis = try redisAddress() {
+            sinks.append(try RedisProfileSink(configuration: redis))
         }
         var metricsSinks: [any MetricsSink] = []
         if let clickhouse {
