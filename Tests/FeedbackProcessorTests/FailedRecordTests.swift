@@ -125,4 +125,38 @@ import Testing
         #expect(profile.user == "u2" && profile.counts["click"] == 1)
         #expect(try processor.processAvailable().processed == 0)
     }
+
+    /// Thousands of impressions of one item in one request (a client's loop) would make every join of that
+    /// pair scan them all: past the limit they are refused and kept, the rest is processed as usual.
+    @Test func aPairRepeatedPastTheLimitIsRefusedNotQuadratic() throws {
+        let directory = temporaryPath("repeats")
+        let log = try LocalLog(configuration: .init(path: directory + "-log.sqlite"))
+        let limit = EventWireFormat.Limits.maxRepeatsPerPair
+        var events = (0..<(limit + 50)).map { index in
+            FeedbackEvent(
+                type: .impression, itemID: "A", userID: "u1", requestID: "r1", eventID: "i\(index)",
+                timestampMs: Self.t0 + Int64(index))
+        }
+        events += (0..<(limit + 10)).map { index in
+            FeedbackEvent(
+                type: .click, itemID: "A", userID: "u1", requestID: "r1", eventID: "c\(index)",
+                timestampMs: Self.t0 + 5_000)
+        }
+        events.append(
+            FeedbackEvent(
+                type: .impression, itemID: "B", userID: "u1", requestID: "r1", eventID: "other", timestampMs: Self.t0))
+        try log.append(events.map { LogEntry(key: nil, payload: $0.jsonBytes()) })
+        let processor = try FeedbackProcessor(
+            log: log,
+            configuration: ProcessorConfiguration(
+                storePath: directory + "-store.sqlite", samplesDirectory: directory + "-samples"))
+        let statistics = try processor.processAvailable()
+        #expect(statistics.processed == 2 * limit + 1 && statistics.failed == 60, "\(statistics)")
+        let failed = try processor.failedRecords(limit: 100)
+        #expect(failed.allSatisfy { $0.kind == "over_limit" })
+        #expect(failed.first?.reason.contains("more than \(limit) impressions of item A in request r1") == true)
+        #expect(
+            failed.last?.reason.contains("more than \(limit) clicks and conversions on item A of request r1") == true)
+        #expect(try processor.closeAllWindows() == limit + 1)
+    }
 }

@@ -67,6 +67,10 @@ public enum EventWireFormat {
         public static let maxAmount = 1e15
         /// How far ahead of its arrival (the broker's or local log's time of the record) an event's time may be.
         public static let maxFutureSkewMs: Int64 = 3 * 3_600_000
+        /// Impressions of one item in one request, and clicks or conversions on one item of one request (or
+        /// of one user, without a request id), held at once by the processor's attribution: a request shows
+        /// an item once, so thousands of them are a client's loop, and each would make joining slower for all.
+        public static let maxRepeatsPerPair = 256
 
         /// Why `id`, the value of `field`, is not allowed (nil: it is): too long, or holding a NUL, which C
         /// libraries (SQLite's bindings, hiredis) would cut it short at — `alice\u{0}x` would read and write

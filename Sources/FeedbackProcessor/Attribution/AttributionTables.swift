@@ -1,4 +1,5 @@
 import FastCollections
+import Feedback
 import FeedbackWire
 import SQLiteStore
 
@@ -110,6 +111,46 @@ struct AttributionTables: ~Copyable {
             actionsByUser.insert(handle, hash: hash)
         } else {
             actionsByRequest.insert(handle, hash: hash)
+        }
+    }
+
+    /// Why the event in `slot` cannot be held (nil: it can): its pair (request + item, or user + item for an
+    /// action without a request id) already holds ``EventWireFormat/Limits/maxRepeatsPerPair`` members. Costs
+    /// one probe of the index slot that adding it would probe anyway.
+    func repeatProblem(_ slot: UnsafePointer<DecodedEvent>) -> String? {
+        let limit = EventWireFormat.Limits.maxRepeatsPerPair
+        var held = 0
+        switch slot.pointee.kind {
+        case .impression:
+            guard !slot.pointee.requestID.isEmpty else { return nil }
+            openImpressions.forEach(hash: slot.pointee.pairHash) { handle in
+                if impressions[handle].requestID == slot.pointee.requestID,
+                    impressions[handle].item == slot.pointee.itemID
+                {
+                    held += 1
+                }
+            }
+            guard held >= limit else { return nil }
+            return "more than \(limit) impressions of item \(slot.pointee.itemID.prefix(80)) in request "
+                + "\(slot.pointee.requestID.prefix(80)) within the attribution window: a request shows an item once"
+        case .click, .conversion:
+            let byRequest = !slot.pointee.requestID.isEmpty
+            (byRequest ? actionsByRequest : actionsByUser).forEach(hash: slot.pointee.pairHash) { handle in
+                if actions[handle].item == slot.pointee.itemID,
+                    byRequest
+                        ? actions[handle].requestID == slot.pointee.requestID
+                        : actions[handle].user == slot.pointee.profileKey
+                {
+                    held += 1
+                }
+            }
+            guard held >= limit else { return nil }
+            return "more than \(limit) clicks and conversions on item \(slot.pointee.itemID.prefix(80)) of "
+                + (byRequest
+                    ? "request \(slot.pointee.requestID.prefix(80))" : "user \(slot.pointee.profileKey.prefix(80))")
+                + " within two attribution windows"
+        case .other:
+            return nil
         }
     }
 

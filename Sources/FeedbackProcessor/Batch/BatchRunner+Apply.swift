@@ -33,6 +33,11 @@ extension BatchRunner {
                         }
                         let event = events.baseAddress! + index
                         let (timestampMs, idHash) = (event.pointee.timestampMs, event.pointee.idHash)
+                        // A pair repeated past the limit is refused (kept), before its id counts as seen.
+                        if let problem = tables.repeatProblem(event) {
+                            refuse(records[index], .overLimit(problem), &batch.failed, &statistics)
+                            continue
+                        }
                         guard
                             try batch.seen.insert(
                                 .init(timestampMs: timestampMs, idHash: idHash), from: store.connection)
@@ -77,14 +82,7 @@ extension BatchRunner {
                 continue
             }
             appliedUpTo = records[index].offset
-            func refuse(_ error: WireError) {
-                let record = FailedRecord(
-                    source: source.name, partition: records[index].partition, offset: records[index].offset,
-                    error: error, payload: records[index].payload)
-                statistics.failed += 1
-                counters.failedRecord(record)
-                failed.append(record)
-            }
+            func refuse(_ error: WireError) { self.refuse(records[index], error, &failed, &statistics) }
             guard events[index].isEvent else {
                 // The reference decoding says why (the slow path, only for records that are not events).
                 refuse(EventReader.reason(records[index].payload))
@@ -100,6 +98,19 @@ extension BatchRunner {
         }
         if appliedUpTo != applied[partition, default: -1] { applied[partition] = appliedUpTo }
         return accepted
+    }
+
+    /// Keeps `record` among the batch's failed records, refused for `error`.
+    private func refuse(
+        _ record: SourceRecord, _ error: WireError, _ failed: inout [FailedRecord],
+        _ statistics: inout ProcessorStatistics
+    ) {
+        let kept = FailedRecord(
+            source: source.name, partition: record.partition, offset: record.offset, error: error,
+            payload: record.payload)
+        statistics.failed += 1
+        counters.failedRecord(kept)
+        failed.append(kept)
     }
 
     /// Adds the event at `slot` (number `index` of its poll, a feedback event; its fields read in place) to the
