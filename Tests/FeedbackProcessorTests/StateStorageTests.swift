@@ -53,6 +53,23 @@ import Testing
         }
     }
 
+    /// A user with endless distinct categories and custom event types costs a bounded profile: the weakest
+    /// affinity gives way to a new one, types past the cap are counted as `_other`.
+    @Test func aProfileStaysBoundedWhateverTheDistinctFeaturesAndTypes() throws {
+        var profile = StoredProfile()
+        for index in 0..<2_000 {
+            profile.record(
+                "custom_\(index % 100)", at: Int64(index), click: nil, weight: index == 0 ? 1_000 : 1,
+                features: ["category=c\(index)"], extraFeature: nil, halfLifeMs: 1e12, recentClicks: 4)
+        }
+        let user = profile.profile(user: "u", halfLifeMs: 1e12)
+        #expect(user.affinity.count == StoredProfile.maxAffinities)
+        #expect(user.affinity["category=c0"] != nil, "the strongest stays")
+        #expect(user.affinity["category=c1999"] == 1, "the newest is held")
+        #expect(user.counts.count == StoredProfile.maxTypes)
+        #expect(user.counts.values.reduce(0, +) == 2_000 && user.counts["_other"] == 2_000 - 31 * 20)
+    }
+
     /// A profile keeps its newest `recentClicks` clicks newest first (a click held once, an older one than
     /// all kept not at all), folds affinities in time, and reads back what it wrote; a damaged blob is an
     /// error naming the store.

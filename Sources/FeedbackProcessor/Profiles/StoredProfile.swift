@@ -40,6 +40,11 @@ struct StoredProfile: Sendable {
     private(set) var affinity: [Affinity] = []
 
     private static let layout: UInt8 = 1
+    /// Affinities a profile keeps: a new feature past them replaces the weakest (decayed to the event's time),
+    /// so that a user with endless distinct categories costs a bounded profile, and each event a bounded scan.
+    static let maxAffinities = 256
+    /// Event types a profile counts by name; further custom types are counted together as `_other`.
+    static let maxTypes = 32
 
     init() {}
 
@@ -54,8 +59,12 @@ struct StoredProfile: Sendable {
         if let click { keep(click, recentClicks: recentClicks) }
         if let index = counts.firstIndex(where: { $0.type == type }) {
             counts[index].count += 1
-        } else {
+        } else if counts.count < Self.maxTypes - 1 {
             counts.append((type, 1))
+        } else if let other = counts.firstIndex(where: { $0.type == "_other" }) {
+            counts[other].count += 1
+        } else {
+            counts.append(("_other", 1))
         }
         guard weight != 0 else { return }
         for feature in features { add(weight, to: feature, at: timeMs, halfLifeMs: halfLifeMs) }
@@ -82,6 +91,17 @@ struct StoredProfile: Sendable {
 
     private mutating func add(_ weight: Double, to feature: String, at timeMs: Int64, halfLifeMs: Double) {
         guard let index = affinity.firstIndex(where: { $0.feature == feature }) else {
+            if affinity.count >= Self.maxAffinities {
+                // The weakest as of now (ties: the feature first in order), replaced.
+                func decayed(_ entry: Affinity) -> Double {
+                    entry.score * pow(2, -Double(max(0, timeMs - entry.updatedMs)) / halfLifeMs)
+                }
+                let weakest = affinity.indices.min {
+                    (decayed(affinity[$0]), affinity[$0].feature) < (decayed(affinity[$1]), affinity[$1].feature)
+                }!
+                affinity[weakest] = Affinity(feature: feature, score: weight, updatedMs: timeMs)
+                return
+            }
             affinity.append(Affinity(feature: feature, score: weight, updatedMs: timeMs))
             return
         }
