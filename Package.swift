@@ -107,8 +107,8 @@ let package = Package(
         .target(
             name: "FeedbackBench",
             dependencies: [
-                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Pipeline", "SyntheticFeedback",
-                .product(name: "Metrics", package: "swift-metrics"),
+                "Feedback", "FeedbackKafka", "FeedbackLog", "FeedbackProcessor", "Kafka", "Pipeline",
+                "SyntheticFeedback", .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The FeedbackHook cost benchmark, a separate binary so that its malloc counter (an interposer)

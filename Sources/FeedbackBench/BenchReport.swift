@@ -84,6 +84,8 @@ public struct BenchReport: Codable, Sendable {
     public var latency: Latency?
     /// Stream processor: events/s from Kafka into profiles, metrics and samples, beside kcat consuming.
     public var processor: Throughput?
+    /// The same with 1 % hostile records mixed in (records/s, every record read counted).
+    public var processorHostile: Throughput?
 
     public init(events: Int) { self.events = events }
 }

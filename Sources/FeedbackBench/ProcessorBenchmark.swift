@@ -2,6 +2,7 @@ import Feedback
 import FeedbackKafka
 import FeedbackProcessor
 import Foundation
+import Kafka
 import SyntheticFeedback
 
 /// Processor throughput: events per second from a Kafka topic into profiles, metrics and samples, beside
@@ -11,15 +12,55 @@ import SyntheticFeedback
 public struct ProcessorBenchmark: Sendable {
     public let events: Int
     public let rounds: Int
+    /// Every this-many-th record is hostile (a wrong type, not JSON, nested too deep, a NUL in an id, a time
+    /// far ahead; in turn) instead of an event; 0: none. Rates then count every record read.
+    public let hostileEvery: Int
+    private let topic: String
 
-    public init(events: Int, rounds: Int = 1) {
+    public init(events: Int, rounds: Int = 1, hostileEvery: Int = 0) {
         self.events = events
         self.rounds = max(1, rounds)
+        self.hostileEvery = hostileEvery
+        topic = hostileEvery > 0 ? "processor-hostile" : "processor"
+    }
+
+    /// The hostile records mixed in, in turn.
+    static let hostile: [String] = [
+        #"{"item_id":"A","type":"click","user_id":"u1","timestamp_ms":"soon"}"#,
+        "not json at all",
+        #"{"item_id":"A","type":"click","user_id":"u1","timestamp_ms":1704067200000,"extras":{"x":"#
+            + String(repeating: "[", count: 40) + "}}",
+        #"{"item_id":"A","type":"click","user_id":"alice\u0000x","timestamp_ms":1704067200000}"#,
+        #"{"item_id":"A","type":"click","user_id":"u1","timestamp_ms":253402300000000}"#,
+    ]
+
+    /// The topic as raw records: events, every `hostileEvery`-th replaced by a hostile record.
+    private func publishMixed(broker: LocalBroker) throws {
+        let producer = try AcknowledgedProducer(
+            topic: topic, properties: ["bootstrap.servers": broker.address, "acks": "1", "linger.ms": "5"])
+        defer { producer.close() }
+        var chunk: [(key: [UInt8]?, value: [UInt8])] = []
+        for index in 0..<events {
+            let event = SyntheticEvents.event(index)
+            let payload =
+                index % hostileEvery == hostileEvery - 1
+                ? Array(Self.hostile[(index / hostileEvery) % Self.hostile.count].utf8) : event.jsonBytes()
+            chunk.append((Array(event.userID.utf8), payload))
+            if chunk.count == 10_000 {
+                try producer.send(chunk, timeout: .seconds(60))
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        try producer.send(chunk, timeout: .seconds(60))
     }
 
     public func run(broker: LocalBroker, kcat: String, directory: String) async throws -> BenchReport.Throughput {
-        try broker.createTopic("processor")
-        var configuration = KafkaConfiguration(brokers: [broker.address], topic: "processor")
+        try broker.createTopic(topic)
+        if hostileEvery > 0 {
+            try publishMixed(broker: broker)
+            return try measure(broker: broker, kcat: kcat, directory: directory)
+        }
+        var configuration = KafkaConfiguration(brokers: [broker.address], topic: topic)
         configuration.flushInterval = .milliseconds(5)
         configuration.batchSize = 10_000
         let collector = try FeedbackCollector.kafka(configuration, collector: .init(capacity: 200_000))
@@ -32,6 +73,11 @@ public struct ProcessorBenchmark: Sendable {
         guard await collector.shutdown(timeout: .seconds(120)).delivered == events else {
             throw ProcessFailure(description: "processor bench: could not publish \(events) events")
         }
+        return try measure(broker: broker, kcat: kcat, directory: directory)
+    }
+
+    /// `rounds` alternating pairs over the published topic.
+    private func measure(broker: LocalBroker, kcat: String, directory: String) throws -> BenchReport.Throughput {
         var (ours, theirs): ([ThroughputBenchmark.Measurement], [Double]) = ([], [])
         for round in 0..<rounds {
             if round % 2 == 0 {
@@ -57,7 +103,7 @@ public struct ProcessorBenchmark: Sendable {
         try Shell.run(
             kcat,
             [
-                "-C", "-b", broker.address, "-t", "processor", "-o", "beginning", "-e", "-q", "-c", "\(events)", "-f",
+                "-C", "-b", broker.address, "-t", topic, "-o", "beginning", "-e", "-q", "-c", "\(events)", "-f",
                 "%o\n",
             ])
         return Double(events) / (ContinuousClock.now - start).seconds
@@ -72,7 +118,7 @@ public struct ProcessorBenchmark: Sendable {
             storePath: directory + "/processor.sqlite", samplesDirectory: directory + "/samples")
         processorConfiguration.attributionWindow = .seconds(60)
         let source = try KafkaSource(
-            brokers: [broker.address], topic: "processor", group: "bench-\(UUID().uuidString.prefix(6))",
+            brokers: [broker.address], topic: topic, group: "bench-\(UUID().uuidString.prefix(6))",
             properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"])
         // Closed before the next run, so that no consumer of this round keeps fetching beside it.
         defer { source.close() }
@@ -87,7 +133,8 @@ public struct ProcessorBenchmark: Sendable {
         let deadline = start + .seconds(600)
         var processed = 0
         while processed < events, ContinuousClock.now < deadline {
-            processed += try processor.processBatch(timeout: .seconds(2)).processed
+            let batch = try processor.processBatch(timeout: .seconds(2))
+            processed += batch.processed + batch.failed + batch.duplicates
         }
         let rate = Double(processed) / (ContinuousClock.now - start).seconds
         let cpu = (CPUTime.ofThisProcess() - cpuStart) * 1e6 / Double(max(processed, 1))

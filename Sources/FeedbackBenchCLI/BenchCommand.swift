@@ -33,7 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
         ))
     var rounds: Int = 3
 
-    @Option(help: "Which benchmarks: throughput,hook,outage,latency,processor (comma-separated).")
+    @Option(help: "Which benchmarks: throughput,hook,outage,latency,processor,processor_hostile (comma-separated).")
     var only: String = "throughput,hook,outage,latency,processor"
 
     @Option(help: "Throughput settings to run: none,lz4,zstd,idempotent_zstd (comma-separated).")
@@ -45,9 +45,10 @@ struct BenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard events >= 1 else { throw ValidationError("--events \(events): use 1 or more") }
         guard rounds >= 1 else { throw ValidationError("--rounds \(rounds): use 1 or more") }
-        let known = Set(["throughput", "hook", "outage", "latency", "processor"])
+        let known = Set(["throughput", "hook", "outage", "latency", "processor", "processor_hostile"])
         for name in only.split(separator: ",").map(String.init) where !known.contains(name) {
-            throw ValidationError("--only \(name): use throughput, hook, outage, latency or processor")
+            throw ValidationError(
+                "--only \(name): use throughput, hook, outage, latency, processor or processor_hostile")
         }
         let settingNames = Set(ThroughputBenchmark.Setting.all.map(\.name))
         for name in settings.split(separator: ",").map(String.init) where !settingNames.contains(name) {
@@ -175,6 +176,20 @@ struct BenchCommand: AsyncParsableCommand {
                     + "kcat consuming \(Int(report.processor!.kcat))/s (medians), ratios "
                     + (report.processor!.ratios ?? [report.processor!.ratio]).map { f2($0) }.joined(separator: ", "))
         }
+        if selected.contains("processor_hostile") {
+            guard
+                let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first(where: FileManager.default.isExecutableFile)
+            else {
+                throw ValidationError("kcat is not installed: run scripts/install-deps.sh")
+            }
+            let broker = try LocalBroker(tansu: tansu)
+            // 1 % hostile records mixed in: the refusal path (reason, failed-records table) beside the clean one.
+            report.processorHostile = try await ProcessorBenchmark(
+                events: quick ? 5_000 : count, rounds: quick ? 1 : rounds, hostileEvery: 100
+            ).run(broker: broker, kcat: kcat, directory: work)
+            broker.stop()
+            progress("processor, 1 % hostile: \(Int(report.processorHostile!.ours)) records/s")
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -240,6 +255,12 @@ enum BenchTable {
                     + pad(f(processor.ratio, 2), 8) + (processor.ratio >= 0.5 ? "≥ 0.5 ok" : "≥ 0.5 MISSED")
                     + (processor.ratios.map { " (median; rounds " + $0.map { f($0, 2) }.joined(separator: ", ") + ")" }
                         ?? ""))
+        }
+        if let hostile = report.processorHostile {
+            lines.append(
+                pad("processor, 1 % hostile", 27) + pad("\(f(hostile.ours))/s", 16) + pad("\(f(hostile.kcat))/s", 16)
+                    + pad(f(hostile.ratio, 2), 8)
+                    + (report.processor.map { " (\(f(hostile.ours / $0.ours * 100 - 100, 1)) % vs clean)" } ?? ""))
         }
         if let latency = report.latency {
             lines.append(
